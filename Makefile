@@ -1,0 +1,62 @@
+# `make run` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+PORT ?= 8000
+
+export PORT
+
+.PHONY: run test lint format setup worker beat bench demo clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Embedded defaults: SQLite, in-memory channel layer, eager Celery, the simulator.
+run: export DEBUG ?= true
+run: export SIMULATOR_ENABLED ?= true
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: setup
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo ""
+	@echo "  Admin:         http://127.0.0.1:$(PORT)/admin/"
+	@echo "  Agent Desktop: http://127.0.0.1:$(PORT)/agent/"
+	@echo "  Simulator:     http://127.0.0.1:$(PORT)/simulator/"
+	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
+	@echo ""
+	exec $(PY) -m daphne -b 127.0.0.1 -p $(PORT) contactcenter.asgi:application
+
+demo: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup lint
+	./scripts/run-tests.sh $(PYTEST_ARGS)
+
+# The production shape: REDIS_URL and DATABASE_URL must be set.
+worker: setup
+	$(VENV)/bin/celery -A contactcenter worker --loglevel=INFO
+
+beat: setup
+	$(VENV)/bin/celery -A contactcenter beat --loglevel=INFO
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""`/healthz`: is the database reachable, and Redis when it is configured."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+
+def _check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any driver error means "not reachable"
+        return f"{type(exc).__name__}: {exc}".strip()[:200]
+    return None
+
+
+def _check_redis() -> str | None:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".strip()[:200]
+    return None
+
+
+@require_GET
+def healthz(request):
+    """200 when every configured dependency answers, else 503 naming what failed."""
+    checks: dict[str, str] = {}
+    failures: dict[str, str] = {}
+
+    db_error = _check_database()
+    checks["database"] = "ok" if db_error is None else "unreachable"
+    if db_error:
+        failures["database"] = db_error
+
+    if settings.REDIS_URL:
+        redis_error = _check_redis()
+        checks["redis"] = "ok" if redis_error is None else "unreachable"
+        if redis_error:
+            failures["redis"] = redis_error
+    else:
+        checks["redis"] = "not configured (in-memory channel layer, eager tasks)"
+
+    body = {"status": "ok" if not failures else "unavailable", "checks": checks}
+    if failures:
+        body["errors"] = failures
+    return JsonResponse(body, status=200 if not failures else 503)

@@ -1,0 +1,53 @@
+"""Loads the demo data idempotently: users, and each app's demo objects.
+
+Each app may have a `demo.py` with `load(stdout) -> None`; they run in the order of
+DEMO_APPS, so accounts exist before the scenario entries that use them.
+"""
+
+import importlib
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+DEMO_APPS = ["simulator", "integrations", "scenarios", "agentdesk"]
+DEMO_AGENTS = [("agent1", "Alice", "Archer"), ("agent2", "Bob", "Baker")]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and objects (safe to run again: nothing is duplicated)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            self._ensure_user("admin", os.environ.get("ADMIN_PASSWORD"), superuser=True)
+            demo_password = os.environ.get("DEMO_PASSWORD")
+            for username, first, last in DEMO_AGENTS:
+                self._ensure_user(username, demo_password, first_name=first, last_name=last)
+            for app in DEMO_APPS:
+                try:
+                    module = importlib.import_module(f"{app}.demo")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{app}.demo":
+                        raise
+                    continue
+                module.load(self.stdout)
+
+    def _ensure_user(self, username, password, *, superuser=False, **fields):
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            generated = password is None
+            password = password or secrets.token_urlsafe(12)
+            create = User.objects.create_superuser if superuser else User.objects.create_user
+            user = create(username=username, password=password, **fields)
+            shown = password if generated else "(from the environment)"
+            self.stdout.write(f"Created user {username!r} with password {shown}")
+        elif password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            self.stdout.write(f"User {username!r} exists; password set from the environment")
+        else:
+            self.stdout.write(f"User {username!r} exists; password unchanged")
+        return user

@@ -1,0 +1,241 @@
+"""Settings for the contact center, read from the environment in this one place.
+
+Embedded defaults let `make run` start on a bare machine: no DATABASE_URL means a SQLite
+file, no REDIS_URL means Channels' in-memory layer and Celery tasks run eagerly in-process.
+With DEBUG off, SECRET_KEY and FIELD_ENCRYPTION_KEY must be given.
+"""
+
+import base64
+import hashlib
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# --- Secrets --------------------------------------------------------------------------
+
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105 (DEBUG only)
+
+
+def _require_secret(name: str) -> str:
+    value = env.str(name, default="")
+    if not value and not DEBUG:
+        raise ImproperlyConfigured(
+            f"{name} is not set. It is required when DEBUG is off; "
+            f"set {name} in the environment (see README, Configuration)."
+        )
+    return value
+
+
+SECRET_KEY = _require_secret("SECRET_KEY") or _DEV_SECRET_KEY
+
+_field_keys = _require_secret("FIELD_ENCRYPTION_KEY")
+if _field_keys:
+    # Several comma-separated Fernet keys rotate: the first encrypts, all decrypt.
+    FIELD_ENCRYPTION_KEY = [k.strip() for k in _field_keys.split(",") if k.strip()]
+else:
+    # DEBUG only: a stable development key derived from the development secret, so data
+    # written by one `make run` stays readable by the next.
+    FIELD_ENCRYPTION_KEY = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"field-key:" + SECRET_KEY.encode()).digest()).decode()
+    ]
+
+# --- Hosts and URLs -------------------------------------------------------------------
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The public address platforms use to reach our webhooks; the admin builds URLs from it.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Applications ---------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "encrypted_model_fields",
+    "contactcenter",
+    "integrations",
+    "conversations",
+    "scenarios",
+    "agentdesk",
+    "simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "contactcenter.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "contactcenter.wsgi.application"
+ASGI_APPLICATION = "contactcenter.asgi.application"
+
+# --- Database -------------------------------------------------------------------------
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if DATABASE_IS_POSTGRES:
+    # Under ASGI each request runs on a fresh thread, so persistent connections leak;
+    # psycopg's pool bounds and reuses them instead (performance.md, section 4).
+    _pool_max = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+    if _pool_max > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": _pool_max,
+            "timeout": 10,
+        }
+else:
+    # SQLite: wait for a lock instead of failing at once when two requests write.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# Tests may start server processes (Daphne, Celery) that must see the test database, so
+# SQLite tests use a file, never the in-memory default.
+_default_test_name = None if DATABASE_IS_POSTGRES else str(BASE_DIR / "var" / "test.sqlite3")
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or _default_test_name}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, Channels, Celery, cache ---------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    # The pub/sub layer is the lighter and faster of channels_redis' two layers; it is
+    # at-most-once like the other, and the desktop resyncs from the database anyway.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="cc")},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+# Eager (in-process) without a broker; tests set it explicitly to keep most tasks in-process.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = env.bool("CELERY_TASK_EAGER_PROPAGATES", default=DEBUG)
+
+# --- Auth, i18n, static ---------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/agent/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# Serve straight from the app and project folders, so no collectstatic step is needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and PUBLIC_BASE_URL.startswith("https"))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- REST API -------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Contact Center API", "VERSION": "1.0.0"}
+
+# --- Messenger platforms --------------------------------------------------------------
+
+TELEGRAM_API_BASE = env.str("TELEGRAM_API_BASE", default="https://api.telegram.org")
+FACEBOOK_GRAPH_API_BASE = env.str("FACEBOOK_GRAPH_API_BASE", default="https://graph.facebook.com/v19.0")
+LINE_API_BASE = env.str("LINE_API_BASE", default="https://api.line.me")
+VIBER_API_BASE = env.str("VIBER_API_BASE", default="https://chatapi.viber.com/pa")
+VONAGE_API_BASE = env.str("VONAGE_API_BASE", default="https://api.nexmo.com")
+VONAGE_REST_BASE = env.str("VONAGE_REST_BASE", default="https://rest.nexmo.com")
+# Connect and read timeouts (seconds) for every platform call.
+PLATFORM_HTTP_TIMEOUT = (
+    env.float("PLATFORM_CONNECT_TIMEOUT", default=5.0),
+    env.float("PLATFORM_READ_TIMEOUT", default=15.0),
+)
+
+# The messenger simulator: on by default under `make run`, off in production.
+SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=DEBUG)
+
+# --- Logging --------------------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json | text
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "contactcenter.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # urllib3 logs request lines, and a Telegram URL carries the bot token.
+        "urllib3": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}

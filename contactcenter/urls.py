@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from contactcenter.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
+
+if settings.SIMULATOR_ENABLED:
+    urlpatterns.append(path("simulator/", include("simulator.urls")))

@@ -1,0 +1,11 @@
+"""The line provider: API calls in `api`, webhook verification and parsing in `inbound`."""
+
+from integrations.providers.line.api import (  # noqa: F401
+    TEXT_LIMIT,
+    fetch_profile,
+    send_text,
+    set_webhook,
+    test_connection,
+    webhook_info,
+)
+from integrations.providers.line.inbound import handshake, parse, verify  # noqa: F401

@@ -1,0 +1,172 @@
+"""Shared fixtures: which real services this run has, and how a test demands them.
+
+With CI=true a missing service fails the test; otherwise the test skips with the reason.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _missing(reason: str) -> None:
+    if CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres():
+    if connection.vendor != "postgresql":
+        _missing("this test needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis URL of this run; the test needs a live Redis."""
+    if not settings.REDIS_URL:
+        _missing("this test needs Redis (set REDIS_URL=redis://...)")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis at {settings.REDIS_URL} does not answer: {exc}")
+    return settings.REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    if not (os.path.exists(CHROMIUM_PATH) or shutil.which("chromium")):
+        _missing(f"this test needs Chromium at {CHROMIUM_PATH} (apt-get install chromium)")
+    return CHROMIUM_PATH if os.path.exists(CHROMIUM_PATH) else shutil.which("chromium")
+
+
+# --- Real server processes ------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL for child processes that points at this run's test database."""
+    db = settings.DATABASES["default"]
+    if connection.vendor == "postgresql":
+        user = db.get("USER") or "postgres"
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        return f"postgres://{user}@{host}:{port}/{connection.settings_dict['NAME']}"
+    return f"sqlite:///{connection.settings_dict['NAME']}"
+
+
+def server_environment(**overrides: str) -> dict[str, str]:
+    """Environment for a child process of the product (Daphne, Celery) on the test database."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=test_database_url(),
+        SECRET_KEY=settings.SECRET_KEY,
+        FIELD_ENCRYPTION_KEY=",".join(settings.FIELD_ENCRYPTION_KEY),
+        DEBUG="false",
+        SIMULATOR_ENABLED="true",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("TEST_DATABASE_NAME", None)
+    env.update(overrides)
+    return env
+
+
+class LiveServer:
+    def __init__(self, url: str, process):
+        self.url = url
+        self.process = process
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@pytest.fixture
+def live_daphne(transactional_db, tmp_path):
+    """The product served by a real Daphne process on the test database (HTTP + WebSocket).
+
+    Data the test writes must be committed to be seen (hence transactional_db).
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "daphne.log"
+    env = server_environment(PUBLIC_BASE_URL=url, ALLOWED_HOSTS="127.0.0.1,localhost")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Daphne did not start:\n{log_path.read_text()[-4000:]}") from None
+                time.sleep(0.2)
+        server = LiveServer(url, process)
+        server.log_path = log_path
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """Headless Debian Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # around it are still synchronous, so Django's async guard must stand aside here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
