@@ -1,11 +1,13 @@
 """Integration accounts: one row per linked bot, page, channel or Vonage application."""
 
+import re
 import secrets
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from encrypted_model_fields.fields import EncryptedCharField
+from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
 
 
 class Messenger(models.TextChoices):
@@ -54,6 +56,10 @@ class IntegrationAccount(models.Model):
         max_length=512, blank=True, help_text="Facebook app secret, LINE channel secret or Vonage signature secret."
     )
     api_secret = EncryptedCharField(max_length=512, blank=True, help_text="Vonage API secret.")
+    private_key = EncryptedTextField(
+        blank=True,
+        help_text="Vonage application private key (PEM): sends with an application JWT instead of Basic auth.",
+    )
     webhook_secret = EncryptedCharField(
         max_length=512,
         blank=True,
@@ -75,6 +81,8 @@ class IntegrationAccount(models.Model):
     last_test_ok = models.BooleanField(null=True, blank=True)
     last_test_message = models.CharField(max_length=500, blank=True)
     last_test_at = models.DateTimeField(null=True, blank=True)
+    last_webhook_ok = models.BooleanField(null=True, blank=True)
+    last_webhook_message = models.CharField(max_length=500, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -84,6 +92,31 @@ class IntegrationAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_messenger_display()})"
+
+    def clean(self) -> None:
+        """Per-type rules from the seed and the platforms; errors name the field to fix."""
+        if not self.name and self.username:
+            self.name = self.username
+        errors: dict[str, list[str]] = {}
+        for field, message in _TYPE_RULES.get(self.messenger, lambda account: [])(self):
+            errors.setdefault(field, []).append(message)
+        if not errors and self.messenger in _IDENTITY_FIELD:
+            errors.update(self._duplicate_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def _duplicate_errors(self) -> dict[str, list[str]]:
+        field = _IDENTITY_FIELD[self.messenger]
+        value = getattr(self, field)
+        others = IntegrationAccount.objects.filter(messenger=self.messenger, **{f"{field}__iexact": value})
+        if value and others.exclude(pk=self.pk).exists():
+            return {field: [f"Another {self.get_messenger_display()} account already uses {value}."]}
+        return {}
+
+    @property
+    def is_simulated(self) -> bool:
+        """True when the API base points at the built-in messenger simulator."""
+        return "/simulator/api/" in f"{self.api_base}/"
 
     @property
     def api_base(self) -> str:
@@ -106,3 +139,74 @@ class IntegrationAccount(models.Model):
     def webhook_url(self) -> str:
         """The full URL the platform must call, built from PUBLIC_BASE_URL."""
         return f"{settings.PUBLIC_BASE_URL}{self.webhook_path}"
+
+
+# --- Per-type validation --------------------------------------------------------------
+
+TELEGRAM_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
+TELEGRAM_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
+FACEBOOK_USERNAME_RE = re.compile(r"^[A-Za-z0-9.]{5,50}$")
+DIGITS_RE = re.compile(r"^\d+$")
+HOST_PORT_RE = re.compile(r"^(https?://)?[A-Za-z0-9.-]+(:\d{1,5})?/?$")
+
+# The field that names the bot or page on the platform: two accounts may not share it.
+_IDENTITY_FIELD = {Messenger.TELEGRAM: "username", Messenger.VIBER: "username", Messenger.FACEBOOK: "page_id"}
+
+
+def _required(account, *fields: str):
+    for field in fields:
+        if not getattr(account, field):
+            yield field, "This field is required."
+
+
+def _telegram_rules(account):
+    yield from _required(account, "username", "access_token")
+    username = account.username
+    if username.startswith("@"):
+        yield "username", "Enter the bot username without the leading @."
+    elif username and not (TELEGRAM_USERNAME_RE.match(username) and username.lower().endswith("bot")):
+        yield "username", "A Telegram bot username has 5-32 letters, digits or underscores and ends in 'bot'."
+    if account.access_token and not TELEGRAM_TOKEN_RE.match(account.access_token):
+        yield "access_token", "This is not a Telegram bot token (it looks like 123456789:AAF... from @BotFather)."
+
+
+def _facebook_rules(account):
+    yield from _required(account, "username", "page_id", "access_token", "webhook_secret", "signing_secret")
+    if account.username.startswith("@"):
+        yield "username", "Enter the page username without the leading @."
+    elif account.username and not FACEBOOK_USERNAME_RE.match(account.username):
+        yield "username", "A page username has at least 5 letters, digits or periods."
+    if account.page_id and not DIGITS_RE.match(account.page_id):
+        yield "page_id", "The Page ID is a number (Page settings > About > Page ID)."
+
+
+def _line_rules(account):
+    yield from _required(account, "access_token", "signing_secret")
+
+
+def _viber_rules(account):
+    yield from _required(account, "username", "access_token")
+    if len(account.username) > 28:
+        yield "username", "Viber shows at most 28 characters of the sender name; use the public account name."
+    if account.webhook_host and not HOST_PORT_RE.match(account.webhook_host):
+        yield "webhook_host", "Enter a host and optional port, e.g. cc.example.com:443."
+
+
+def _nexmo_rules(account):
+    yield from _required(account, "api_key", "api_secret", "signing_secret", "application_id", "sender_id")
+    if account.sender_id and not (DIGITS_RE.match(account.sender_id) and 6 <= len(account.sender_id) <= 15):
+        yield "sender_id", "Enter the number in international format, digits only (e.g. 447700900000)."
+    if account.application_id:
+        try:
+            uuid.UUID(account.application_id)
+        except ValueError:
+            yield "application_id", "A Vonage application ID looks like aaaaaaaa-bbbb-cccc-dddd-0123456789ab."
+
+
+_TYPE_RULES = {
+    Messenger.TELEGRAM: _telegram_rules,
+    Messenger.FACEBOOK: _facebook_rules,
+    Messenger.LINE: _line_rules,
+    Messenger.VIBER: _viber_rules,
+    Messenger.NEXMO: _nexmo_rules,
+}
