@@ -9,3 +9,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 app = Celery("contactcenter")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _outbound_schedule(sender, **kwargs):
+    """Celery beat: the outbound sweeper requeues messages a lost task or dead worker left."""
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.OUTBOUND_SWEEP_INTERVAL, sender.signature("integrations.tasks.sweep_outbound"), name="outbound sweep"
+    )

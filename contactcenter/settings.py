@@ -239,3 +239,24 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Outbound delivery (integrations.delivery; owned by the outbound work) ------------
+
+from kombu import Queue  # noqa: E402
+
+# Sends have their own queue so a dedicated worker can take them (`-Q outbound`); a worker
+# started without -Q consumes both. Late acknowledgement is set on the send task itself.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"))
+CELERY_TASK_ROUTES = {"integrations.tasks.send_message": {"queue": "outbound"}}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# An unacknowledged task comes back after this long (kombu's default, made explicit): no
+# countdown may come near it (OUTBOUND_MAX_COUNTDOWN); the sweeper covers lost tasks sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+OUTBOUND_SWEEP_INTERVAL = env.float("OUTBOUND_SWEEP_INTERVAL", default=15.0)  # seconds between sweeps (beat)
+OUTBOUND_SENDING_TIMEOUT = env.float("OUTBOUND_SENDING_TIMEOUT", default=90.0)  # "sending" this long = worker lost
+OUTBOUND_QUEUED_GRACE = env.float("OUTBOUND_QUEUED_GRACE", default=10.0)  # queued and due this long = task lost
+OUTBOUND_MAX_COUNTDOWN = env.float("OUTBOUND_MAX_COUNTDOWN", default=60.0)  # longer waits go to the sweeper
+OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
+OUTBOUND_MAX_AGE = env.float("OUTBOUND_MAX_AGE", default=24 * 3600.0)  # seconds; older queued messages fail
+OUTBOUND_BACKOFF_BASE = env.float("OUTBOUND_BACKOFF_BASE", default=2.0)
+OUTBOUND_BACKOFF_CAP = env.float("OUTBOUND_BACKOFF_CAP", default=300.0)

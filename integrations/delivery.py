@@ -1,0 +1,344 @@
+"""Sending one outbound message: mark sending, commit, call the platform, record the result.
+
+The message row is the idempotency record. `send_queued_message` locks it, goes on only if
+it is queued and due, and commits "sending" before any network call; a duplicated or late
+task therefore finds "sending"/"sent" and does nothing. What can still happen is a crash
+between the platform accepting the message and our commit: the sweeper then resends it
+(at-least-once), which LINE deduplicates by the X-Line-Retry-Key we send.
+
+Order per customer: a message waits while an older outbound message of the same customer
+is queued or sending; whoever finishes a message hands the customer's next one to a task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from conversations.models import Message
+from conversations.realtime import publish_message
+from integrations import ratelimit
+from integrations.providers import get_provider
+from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
+
+logger = logging.getLogger(__name__)
+
+PENDING = (Message.Status.QUEUED, Message.Status.SENDING)
+FACEBOOK_WINDOW = dt.timedelta(hours=24)
+HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
+
+
+def _setting(name: str, default: float) -> float:
+    return getattr(settings, name, default)
+
+
+def max_attempts() -> int:
+    return int(_setting("OUTBOUND_MAX_ATTEMPTS", 8))
+
+
+def max_age() -> dt.timedelta:
+    return dt.timedelta(seconds=_setting("OUTBOUND_MAX_AGE", 24 * 3600))
+
+
+def sending_timeout() -> dt.timedelta:
+    """How long a message may stay "sending" before the sweeper presumes its worker dead."""
+    return dt.timedelta(seconds=_setting("OUTBOUND_SENDING_TIMEOUT", 90))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry `attempt` (1-based): exponential, capped, with jitter."""
+    base = _setting("OUTBOUND_BACKOFF_BASE", 2.0)
+    cap = _setting("OUTBOUND_BACKOFF_CAP", 300.0)
+    delay = min(cap, base * 2 ** (attempt - 1))
+    return delay * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run did: the message's status afterwards, and when to look again."""
+
+    status: str
+    retry_in: float | None = None  # seconds, when the message went back to queued
+    detail: str = ""
+
+
+# Sleep for a rate-limit slot in the worker only when it is this close; else requeue.
+MAX_SLOT_WAIT = 0.5
+
+
+def send_queued_message(*, message_id: int) -> Outcome:
+    """Send the message if it is queued, due and first in its customer's line."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("account", "customer", "interaction")
+            .filter(pk=message_id, direction=Message.Direction.OUTBOUND)
+            .first()
+        )
+        if message is None:
+            return Outcome("missing")
+        if message.status != Message.Status.QUEUED:
+            return Outcome(message.status, detail="not queued")
+        if message.next_attempt_at and message.next_attempt_at > now + dt.timedelta(seconds=0.5):
+            return Outcome(message.status, detail="not due")
+        if _older_pending(message).exists():
+            return Outcome(message.status, detail="waiting for an older message")
+        refusal = _refusal(message, now=now)
+        if refusal:
+            _fail(message, code="", text=refusal)
+            return Outcome(message.status, detail=refusal)
+        slot = ratelimit.reserve(
+            messenger=message.account.messenger,
+            account_id=message.account_id,
+            chat_id=message.customer.chat_id,
+            max_wait=MAX_SLOT_WAIT,
+        )
+        if not slot.granted:
+            message.next_attempt_at = now + dt.timedelta(seconds=slot.wait)
+            message.save(update_fields=["next_attempt_at", "updated_at"])
+            return Outcome(message.status, retry_in=slot.wait, detail="rate limit")
+        message.status = Message.Status.SENDING
+        message.attempts += 1
+        message.sending_started_at = now
+        message.save(update_fields=["status", "attempts", "sending_started_at", "updated_at"])
+        transaction.on_commit(lambda: publish_message(message))
+
+    # Outside any transaction: wait for the reserved slot, then the network call.
+    if slot.wait > 0:
+        time.sleep(slot.wait)
+    try:
+        sent = get_provider(message.account.messenger).send_text(
+            message.account,
+            to=message.customer.chat_id,
+            text=message.text,
+            idempotency_key=str(message.idempotency_key),
+            **_send_options(message),
+        )
+    except PlatformError as error:
+        return _record_error(message_id, error)
+    except Exception as error:  # a bug or an unwrapped network error: retry, never lose it
+        logger.exception("sending message %s failed unexpectedly", message_id)
+        wrapped = Unavailable(f"internal error: {type(error).__name__}", code="internal")
+        return _record_error(message_id, wrapped)
+    return _record_sent(message_id, sent.platform_message_id)
+
+
+def _older_pending(message: Message):
+    return Message.objects.filter(
+        customer_id=message.customer_id,
+        direction=Message.Direction.OUTBOUND,
+        status__in=PENDING,
+        pk__lt=message.pk,
+    )
+
+
+def _outside_facebook_window(message: Message, *, now: dt.datetime) -> dt.timedelta | None:
+    """Time since the customer's last message when past the 24-hour window, else None."""
+    last = message.customer.last_inbound_at
+    if message.account.messenger != "facebook" or last is None:
+        return None
+    elapsed = now - last
+    return elapsed if elapsed > FACEBOOK_WINDOW else None
+
+
+def _refusal(message: Message, *, now: dt.datetime) -> str:
+    """Why this message must not be sent at all, or ""."""
+    if now - message.created_at > max_age():
+        return "Not sent: the message waited longer than the delivery deadline."
+    elapsed = _outside_facebook_window(message, now=now)
+    if elapsed is None:
+        return ""
+    if not message.account.allow_human_agent_tag:
+        return (
+            "Not sent: Facebook allows replies only within 24 hours of the customer's last message, "
+            "and this page has no Human Agent permission."
+        )
+    if message.sender != Message.Sender.AGENT:
+        return "Not sent: outside Facebook's 24-hour window only an agent's own reply may be sent (HUMAN_AGENT tag)."
+    if elapsed > HUMAN_AGENT_WINDOW:
+        return "Not sent: the customer's last message is older than the 7 days the HUMAN_AGENT tag allows."
+    return ""
+
+
+def _send_options(message: Message) -> dict:
+    if _outside_facebook_window(message, now=timezone.now()) is not None:
+        return {"human_agent": True}
+    return {}
+
+
+def _locked(message_id: int) -> Message:
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("account", "customer", "interaction")
+        .get(pk=message_id)
+    )
+
+
+@transaction.atomic
+def _record_sent(message_id: int, platform_message_id: str) -> Outcome:
+    message = _locked(message_id)
+    if message.status in PENDING:  # "queued" if the sweeper gave up on us meanwhile: we did send it
+        message.status = Message.Status.SENT
+        message.platform_message_id = platform_message_id or ""
+        message.sent_at = timezone.now()
+        message.next_attempt_at = None
+        message.save(update_fields=["status", "platform_message_id", "sent_at", "next_attempt_at", "updated_at"])
+        _after_final(message)
+    return Outcome(message.status)
+
+
+@transaction.atomic
+def _record_error(message_id: int, error: PlatformError) -> Outcome:
+    message = _locked(message_id)
+    if message.status not in PENDING:
+        return Outcome(message.status, detail="already settled")
+    messenger = message.account.messenger
+    message.error_code = error.code[:64]
+    message.error_text = str(error.text)[:1000]
+    if messenger == "line" and error.http_status == 409:
+        # The retry key was accepted before: an earlier attempt of ours went through.
+        message.status = Message.Status.SENT
+        message.sent_at = timezone.now()
+        message.next_attempt_at = None
+        message.save()
+        _after_final(message)
+        return Outcome(message.status, detail="accepted before (retry key)")
+    now = timezone.now()
+    if isinstance(error, RateLimited):
+        retry_in = max(float(error.retry_after), 0.05)
+        ratelimit.pause(messenger=messenger, account_id=message.account_id, seconds=retry_in)
+        return _requeue(message, retry_in=retry_in)
+    if isinstance(error, Unavailable):
+        if message.attempts >= max_attempts() or now - message.created_at > max_age():
+            _fail(message, code=message.error_code, text=f"Gave up after {message.attempts} attempts: {error.text}")
+            return Outcome(message.status)
+        return _requeue(message, retry_in=backoff(message.attempts))
+    _fail(message, code=message.error_code, text=message.error_text)
+    if isinstance(error, RecipientUnreachable):
+        _mark_unreachable(message.customer, reason=f"{error.text} ({error.code})" if error.code else error.text)
+    return Outcome(message.status)
+
+
+def _requeue(message: Message, *, retry_in: float) -> Outcome:
+    message.status = Message.Status.QUEUED
+    message.next_attempt_at = timezone.now() + dt.timedelta(seconds=retry_in)
+    message.save()
+    transaction.on_commit(lambda: publish_message(message))
+    return Outcome(message.status, retry_in=retry_in)
+
+
+def _fail(message: Message, *, code: str, text: str) -> None:
+    message.status = Message.Status.FAILED
+    message.error_code = code[:64]
+    message.error_text = text[:1000]
+    message.next_attempt_at = None
+    message.save()
+    _after_final(message)
+
+
+def _after_final(message: Message) -> None:
+    """A message settled: tell the desktop, and let the customer's next message go."""
+    transaction.on_commit(lambda: publish_message(message))
+    transaction.on_commit(lambda: kick_next(customer_id=message.customer_id))
+
+
+def kick_next(*, customer_id: int) -> None:
+    """Hand the customer's oldest pending outbound message to a task, if it is queued."""
+    from integrations.tasks import schedule_send
+
+    head = (
+        Message.objects.filter(customer_id=customer_id, direction=Message.Direction.OUTBOUND, status__in=PENDING)
+        .order_by("pk")
+        .values("pk", "status", "next_attempt_at")
+        .first()
+    )
+    if head and head["status"] == Message.Status.QUEUED:
+        due_in = (head["next_attempt_at"] - timezone.now()).total_seconds() if head["next_attempt_at"] else 0
+        schedule_send(head["pk"], delay=max(due_in, 0))
+
+
+def _mark_unreachable(customer, *, reason: str) -> None:
+    try:
+        from conversations.services import mark_unreachable
+    except ImportError:  # until the webhooks work provides the service
+        customer.unreachable_at = timezone.now()
+        customer.unreachable_reason = reason[:255]
+        customer.save(update_fields=["unreachable_at", "unreachable_reason", "updated_at"])
+        return
+    mark_unreachable(customer, reason)
+
+
+# --- Sweeper and admin retry ----------------------------------------------------------
+
+
+def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Requeue what a lost task or a dead worker left behind; returns counts.
+
+    - "sending" for longer than the sending timeout: the worker died mid-send; back to queued
+      (the attempt counts; the platform may have the message already: at-least-once).
+    - queued, due for longer than a grace period, first in its customer's line: its task was
+      lost (killed worker, broker restart, a countdown we never parked): enqueue it again.
+    """
+    from integrations.tasks import schedule_send
+
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=_setting("OUTBOUND_QUEUED_GRACE", 10))
+    with transaction.atomic():
+        stuck = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(
+                direction=Message.Direction.OUTBOUND,
+                status=Message.Status.SENDING,
+                sending_started_at__lt=now - sending_timeout(),
+            )
+            .values_list("pk", flat=True)
+        )
+        Message.objects.filter(pk__in=stuck).update(status=Message.Status.QUEUED, next_attempt_at=now, updated_at=now)
+    older = Message.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        direction=Message.Direction.OUTBOUND,
+        status__in=PENDING,
+        pk__lt=OuterRef("pk"),
+    )
+    due = list(
+        Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED)
+        .filter(next_attempt_at__lte=now - grace)
+        .exclude(Exists(older))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    )
+    due = sorted(set(due) | set(stuck))
+    for message_id in due:
+        schedule_send(message_id, delay=0)
+    if stuck or due:
+        logger.info("outbound sweep: %s stuck sending, %s requeued", len(stuck), len(due))
+    return {"stuck": len(stuck), "requeued": len(due)}
+
+
+@transaction.atomic
+def retry_failed(*, message_ids: list[int]) -> int:
+    """Put failed outbound messages back in the queue (the admin's Retry); returns how many."""
+    messages = list(
+        Message.objects.select_for_update()
+        .filter(pk__in=message_ids, direction=Message.Direction.OUTBOUND, status=Message.Status.FAILED)
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for message in messages:
+        message.status = Message.Status.QUEUED
+        message.attempts = 0
+        message.next_attempt_at = now
+        message.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+        transaction.on_commit(lambda m=message: publish_message(m))
+    customer_ids = {m.customer_id for m in messages}
+    transaction.on_commit(lambda: [kick_next(customer_id=c) for c in customer_ids])
+    return len(messages)

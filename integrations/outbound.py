@@ -1,0 +1,139 @@
+"""Queueing outbound text: Message rows in status queued, split to the platform's length limit.
+
+`queue_text` is what the scenario engine's Send Message block and agent replies call. The
+rows are written in one transaction, in order (their ids give the order per customer), and
+each is handed to the `send_message` task once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.models import Interaction, Message
+from conversations.realtime import publish_message
+from integrations.providers import get_provider
+
+
+class MessageTooLong(ValueError):
+    """The text exceeds the platform's limit and splitting was not wanted."""
+
+    def __init__(self, *, messenger: str, length: int, limit: int):
+        self.messenger = messenger
+        self.length = length
+        self.limit = limit
+        super().__init__(
+            f"The message is {length} characters long; {messenger} accepts at most {limit}. "
+            f"Shorten it or send it in parts."
+        )
+
+
+def text_limit(messenger: str) -> int:
+    """The longest text one message may carry on `messenger`, in `text_length` units."""
+    limit = get_provider(messenger).TEXT_LIMIT
+    # Facebook's Send API wants text strictly shorter than its documented 2000.
+    return limit - 1 if messenger == "facebook" and limit == 2000 else limit
+
+
+def text_length(text: str, messenger: str) -> int:
+    """Length as the platform counts it: LINE counts UTF-16 code units, the others characters."""
+    if messenger == "line":
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
+
+
+def split_text(text: str, *, messenger: str) -> list[str]:
+    """Cut `text` into parts within the platform's limit, at word boundaries where possible.
+
+    Prefers a paragraph break, then a line break, then any whitespace; a single "word" longer
+    than the limit (a long URL) is cut hard. Whitespace at a cut is dropped.
+    """
+    limit = text_limit(messenger)
+    parts: list[str] = []
+    rest = text.strip()
+    while rest:
+        if text_length(rest, messenger) <= limit:
+            parts.append(rest)
+            break
+        window = _prefix_within(rest, limit=limit, messenger=messenger)
+        cut = _best_cut(window)
+        head = rest[:cut].rstrip()
+        if not head:  # only whitespace before the cut: cut hard instead
+            cut = len(window)
+            head = window
+        parts.append(head)
+        rest = rest[cut:].lstrip()
+    return parts
+
+
+def _prefix_within(text: str, *, limit: int, messenger: str) -> str:
+    """The longest prefix of `text` within `limit`, never splitting a surrogate pair."""
+    if messenger != "line":
+        return text[:limit]
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:index]
+    return text
+
+
+def _best_cut(window: str) -> int:
+    """Where to cut a window that is followed by more text: after the last break in it."""
+    for separator in ("\n\n", "\n"):
+        at = window.rfind(separator)
+        if at > 0:
+            return at + len(separator)
+    for index in range(len(window) - 1, 0, -1):
+        if window[index].isspace():
+            return index + 1
+    return len(window)
+
+
+@transaction.atomic
+def queue_text(
+    *, interaction: Interaction, text: str, sender: str, sender_user=None, split: bool = True
+) -> list[Message]:
+    """Store outbound text for the interaction's customer and send it once committed.
+
+    Returns the queued Message rows, in sending order. Raises MessageTooLong when the text
+    is over the platform's limit and `split` is False, ValueError for empty text.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("An outbound message needs text.")
+    account = interaction.account
+    messenger = account.messenger
+    limit = text_limit(messenger)
+    length = text_length(text, messenger)
+    if length > limit and not split:
+        raise MessageTooLong(messenger=messenger, length=length, limit=limit)
+    parts = split_text(text, messenger=messenger) if length > limit else [text]
+
+    now = timezone.now()
+    messages = [
+        Message.objects.create(
+            interaction=interaction,
+            account=account,
+            customer_id=interaction.customer_id,
+            direction=Message.Direction.OUTBOUND,
+            sender=sender,
+            sender_user=sender_user,
+            kind=Message.Kind.TEXT,
+            text=part,
+            status=Message.Status.QUEUED,
+            next_attempt_at=now,
+        )
+        for part in parts
+    ]
+    transaction.on_commit(lambda: _after_queued(messages))
+    return messages
+
+
+def _after_queued(messages: list[Message]) -> None:
+    from integrations.tasks import send_message
+
+    for message in messages:
+        publish_message(message)
+    for message in messages:
+        send_message.delay(message.pk)
