@@ -1,1 +1,88 @@
-"""Admin of this app."""
+"""Read-only admin of customers, chat sessions and their transcripts.
+
+These rows are written by webhooks, scenarios and agents only; the admin shows them.
+"""
+
+from django.contrib import admin
+
+from conversations.models import Customer, Interaction, Message, ProcessedEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class InteractionInline(admin.TabularInline):
+    model = Interaction
+    fields = ("global_id", "status", "agent", "opened_at", "closed_at", "closed_reason")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TranscriptInline(admin.TabularInline):
+    """The chat transcript of an interaction, oldest first."""
+
+    model = Message
+    fields = ("created_at", "direction", "sender", "sender_user", "kind", "text", "status", "error_text")
+    readonly_fields = fields
+    ordering = ("id",)
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "transcript"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "account", "external_id", "username", "language", "unreachable_at", "last_inbound_at")
+    list_filter = ("account__messenger", "account")
+    search_fields = ("external_id", "display_name", "first_name", "last_name", "username")
+    readonly_fields = [f.name for f in Customer._meta.fields]
+    inlines = [InteractionInline]
+
+
+@admin.register(Interaction)
+class InteractionAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "customer", "account", "status", "agent", "opened_at", "closed_at")
+    list_filter = ("status", "account__messenger", "account")
+    search_fields = ("global_id", "customer__external_id", "customer__display_name", "customer__username")
+    list_select_related = ("customer", "account", "agent")
+    readonly_fields = [f.name for f in Interaction._meta.fields]
+    date_hierarchy = "opened_at"
+    inlines = [TranscriptInline]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "created_at", "interaction", "direction", "sender", "kind", "short_text", "status")
+    list_filter = ("direction", "kind", "status", "account__messenger")
+    search_fields = ("text", "platform_message_id", "platform_event_id")
+    list_select_related = ("interaction",)
+    readonly_fields = [f.name for f in Message._meta.fields]
+
+    @admin.display(description="text")
+    def short_text(self, obj: Message) -> str:
+        return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
+
+
+@admin.register(ProcessedEvent)
+class ProcessedEventAdmin(ReadOnlyAdmin):
+    """The webhook dedupe log: which platform events were taken in, and when."""
+
+    list_display = ("event_id", "kind", "account", "received_at")
+    list_filter = ("kind", "account")
+    search_fields = ("event_id",)

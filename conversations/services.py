@@ -1,0 +1,200 @@
+"""State changes of customers, chat sessions and messages, called by ingest, tasks and admin.
+
+Each function expects to run inside the caller's transaction (ingest holds one per webhook)
+and queues its side effects (realtime hints, scenario events) with on_commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from conversations.models import Customer, Interaction, Message
+
+logger = logging.getLogger(__name__)
+
+PROFILE_FIELDS = ("display_name", "first_name", "last_name", "username", "language", "avatar_url")
+
+# How far each outbound status is along; receipts only ever move a message forward.
+STATUS_RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENDING: 1,
+    Message.Status.SENT: 2,
+    Message.Status.DELIVERED: 3,
+    Message.Status.READ: 4,
+}
+
+
+def upsert_customer(*, account, external_id: str, reply_to: str = "", profile: dict[str, str]) -> Customer:
+    """The customer of `account` known by `external_id`, created or refreshed from `profile`.
+
+    Only non-empty profile values overwrite: a receipt or a platform that omits the name
+    must not erase what we know.
+    """
+    values = {key: value for key, value in profile.items() if key in PROFILE_FIELDS and value}
+    customer, created = Customer.objects.get_or_create(
+        account=account, external_id=external_id, defaults={**values, "reply_to": reply_to}
+    )
+    if created:
+        return customer
+    changed = {key: value for key, value in values.items() if getattr(customer, key) != value}
+    if reply_to and customer.reply_to != reply_to:
+        changed["reply_to"] = reply_to
+    if changed:
+        for key, value in changed.items():
+            setattr(customer, key, value)
+        customer.save(update_fields=[*changed, "updated_at"])
+    return customer
+
+
+def open_interaction(*, customer: Customer) -> tuple[Interaction, bool]:
+    """The customer's open chat session, or a new one (at most one is open, by constraint)."""
+    return Interaction.objects.get_or_create(
+        customer=customer, status=Interaction.Status.OPEN, defaults={"account_id": customer.account_id}
+    )
+
+
+def record_inbound_message(
+    *,
+    interaction: Interaction,
+    kind: str,
+    text: str,
+    attachment: dict,
+    platform_event_id: str,
+    platform_message_id: str,
+    platform_timestamp: dt.datetime | None,
+    sender: str = Message.Sender.CUSTOMER,
+) -> Message:
+    """Store a message that came from the customer's side of the chat."""
+    message = Message.objects.create(
+        interaction=interaction,
+        account_id=interaction.account_id,
+        customer_id=interaction.customer_id,
+        direction=Message.Direction.INBOUND,
+        sender=sender,
+        kind=kind,
+        text=text,
+        attachment=attachment,
+        platform_event_id=platform_event_id,
+        platform_message_id=platform_message_id,
+        platform_timestamp=platform_timestamp,
+        status=Message.Status.RECEIVED,
+    )
+    if sender == Message.Sender.CUSTOMER:
+        now = timezone.now()
+        Customer.objects.filter(pk=interaction.customer_id).filter(
+            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=now)
+        ).update(last_inbound_at=now)
+    return message
+
+
+def mark_unreachable(customer: Customer, reason: str) -> None:
+    """The platform says the customer blocked us or cannot receive messages."""
+    reason = reason[:255]
+    if customer.unreachable_at and customer.unreachable_reason == reason:
+        return
+    customer.unreachable_at = customer.unreachable_at or timezone.now()
+    customer.unreachable_reason = reason
+    customer.save(update_fields=["unreachable_at", "unreachable_reason", "updated_at"])
+    logger.info("customer %s of account %s unreachable: %s", customer.pk, customer.account_id, reason)
+
+
+def clear_unreachable(customer: Customer) -> None:
+    """The customer followed, unblocked or wrote again: replies may reach them."""
+    if customer.unreachable_at is None:
+        return
+    customer.unreachable_at = None
+    customer.unreachable_reason = ""
+    customer.save(update_fields=["unreachable_at", "unreachable_reason", "updated_at"])
+
+
+def end_interaction(*, interaction: Interaction, by: str, cause: str, reason: str) -> None:
+    """Close the chat session and tell the scenario engine, after commit, who ended it."""
+    Interaction.objects.filter(pk=interaction.pk, status=Interaction.Status.OPEN).update(
+        status=Interaction.Status.CLOSED, closed_at=timezone.now(), closed_reason=reason[:64]
+    )
+    interaction.status = Interaction.Status.CLOSED
+    interaction_id = interaction.pk
+
+    def notify() -> None:
+        from scenarios.tasks import advance_scenario
+
+        advance_scenario.delay(interaction_id, "chat_ended", {"by": by, "cause": cause})
+
+    transaction.on_commit(notify)
+
+
+def apply_receipt(
+    *,
+    account,
+    status: str,
+    platform_message_ids: Iterable[str] = (),
+    customer: Customer | None = None,
+    watermark: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+    error_code: str = "",
+    error_text: str = "",
+) -> list[Message]:
+    """Move our outbound messages forward to delivered/read, or to failed; never backwards.
+
+    Messages are named by the platform's message ids, or (Facebook) by a watermark: every
+    message to `customer` sent at or before it.
+    """
+    outbound = Message.objects.select_for_update().filter(account=account, direction=Message.Direction.OUTBOUND)
+    ids = [mid for mid in platform_message_ids if mid]
+    if ids:
+        candidates = outbound.filter(platform_message_id__in=ids)
+    elif watermark is not None and customer is not None:
+        candidates = outbound.filter(customer=customer, sent_at__lte=watermark)
+    else:
+        return []
+    at = at or timezone.now()
+    changed = []
+    for message in candidates.order_by("id"):
+        if _advance(message, status, at=at, error_code=error_code, error_text=error_text):
+            changed.append(message)
+    return changed
+
+
+def _advance(message: Message, status: str, *, at: dt.datetime, error_code: str, error_text: str) -> bool:
+    current = message.status
+    if current == Message.Status.FAILED or current not in STATUS_RANK:
+        return False
+    if status == Message.Status.FAILED:
+        # A late failure report cannot undo a delivery the platform already confirmed.
+        if STATUS_RANK[current] >= STATUS_RANK[Message.Status.DELIVERED]:
+            return False
+        message.status = Message.Status.FAILED
+        message.error_code, message.error_text = error_code[:64], error_text[:1000]
+        message.save(update_fields=["status", "error_code", "error_text", "updated_at"])
+        return True
+    if STATUS_RANK.get(status, -1) <= STATUS_RANK[current]:
+        return False
+    fields = ["status", "updated_at"]
+    message.status = status
+    if status in (Message.Status.DELIVERED, Message.Status.READ) and message.delivered_at is None:
+        message.delivered_at = at
+        fields.append("delivered_at")
+    if status == Message.Status.READ and message.read_at is None:
+        message.read_at = at
+        fields.append("read_at")
+    if status == Message.Status.SENT and message.sent_at is None:
+        message.sent_at = at
+        fields.append("sent_at")
+    message.save(update_fields=fields)
+    return True
+
+
+def apply_profile(*, customer: Customer, profile) -> None:
+    """Store names fetched from the platform's profile API; the fetch happens only once."""
+    values = {key: getattr(profile, key) for key in PROFILE_FIELDS if getattr(profile, key, "")} if profile else {}
+    values["display_name"] = values.get("display_name", "")[:255] or customer.display_name
+    for key, value in values.items():
+        setattr(customer, key, value[: Customer._meta.get_field(key).max_length])
+    customer.profile_fetched_at = timezone.now()
+    customer.save(update_fields=[*values, "profile_fetched_at", "updated_at"])
