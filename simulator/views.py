@@ -1,5 +1,171 @@
-from django.http import HttpResponse
+"""The customer chat page and its small JSON endpoints (thin: the work is in services)."""
+
+import json
+import re
+
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from simulator import delivery, services
+from simulator.models import SimAccount, SimDelivery, SimMessage, SimRequest
+
+_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_TEXT = 10000  # the customer's own client limit; platform limits apply to the bot's sends
 
 
+@ensure_csrf_cookie
+@require_GET
 def index(request):
-    return HttpResponse("Messenger simulator")
+    return render(request, "simulator/chat.html", {"accounts": SimAccount.objects.all()})
+
+
+def account_json(account: SimAccount) -> dict:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "platform": account.platform,
+        "platform_label": account.get_platform_display(),
+        "username": account.username,
+        "webhook_set": bool(account.webhook_url),
+        "echo": account.echoes,
+        "failure": {
+            "latency_ms": account.latency_ms,
+            "rate_limit": account.rate_limit,
+            "forced_error": account.forced_error,
+            "drop_mode": account.drop_mode,
+        },
+    }
+
+
+@require_GET
+def accounts(request):
+    return JsonResponse({"accounts": [account_json(a) for a in SimAccount.objects.all()]})
+
+
+def _bad(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def message_json(message: SimMessage) -> dict:
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "text": message.text,
+        "platform_message_id": message.platform_message_id,
+        "echo": message.echo,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+@require_POST
+def send(request, account_id: int):
+    account = get_object_or_404(SimAccount, id=account_id)
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return _bad("The body must be JSON.")
+    if not isinstance(data, dict):
+        return _bad("The body must be a JSON object.")
+    key, name, text = str(data.get("customer", "")), str(data.get("name", "")).strip(), str(data.get("text", ""))
+    if not _KEY.match(key):
+        return _bad("customer must be 1-64 letters, digits, '-' or '_'.")
+    if not text.strip():
+        return _bad("Write some text.")
+    if len(text) > MAX_TEXT or len(name) > 100:
+        return _bad(f"The text may have at most {MAX_TEXT} characters and the name 100.")
+    customer = services.get_customer(account=account, key=key, name=name)
+    message = services.customer_says(account=account, customer=customer, text=text)
+    sent = SimDelivery.objects.filter(account=account, customer=customer, kind="message").order_by("-id").first()
+    return JsonResponse(
+        {
+            "message": message_json(message),
+            "customer": {"key": customer.key, "name": customer.name, "external_id": customer.external_id},
+            "delivery": None
+            if account.echoes or sent is None
+            else {"status": sent.status, "last_status_code": sent.last_status_code, "attempts": sent.attempts},
+        },
+        status=201,
+    )
+
+
+def _after(request) -> int:
+    try:
+        return int(request.GET.get("after", 0))
+    except ValueError:
+        return 0
+
+
+@require_GET
+def messages(request, account_id: int):
+    """The chat of one customer after message id `after`; polling it also marks the bot's
+    messages seen (receipts) and retries due webhook deliveries."""
+    account = get_object_or_404(SimAccount, id=account_id)
+    key = request.GET.get("customer", "")
+    customer = account.customers.filter(key=key).first()
+    if customer is None:
+        return JsonResponse({"messages": [], "customer": None})
+    rows = list(customer.messages.filter(id__gt=_after(request), dropped=False).order_by("id")[:200])
+    if any(m.direction == SimMessage.Direction.OUT for m in rows):
+        services.customer_sees(account=account, customer=customer)
+    delivery.deliver_due(account=account, limit=20)
+    return JsonResponse(
+        {
+            "messages": [message_json(m) for m in rows],
+            "customer": {"key": customer.key, "name": customer.name, "external_id": customer.external_id},
+        }
+    )
+
+
+@require_GET
+def log(request, account_id: int):
+    """What went over the wire for this account: API calls received and webhooks delivered."""
+    account = get_object_or_404(SimAccount, id=account_id)
+    after_request = int(request.GET.get("after_request", 0) or 0)
+    after_delivery = int(request.GET.get("after_delivery", 0) or 0)
+    requests_ = SimRequest.objects.filter(account=account, id__gt=after_request).order_by("-id")[:50]
+    deliveries = SimDelivery.objects.filter(account=account, id__gt=after_delivery).order_by("-id")[:50]
+    return JsonResponse(
+        {
+            "requests": [
+                {
+                    "id": r.id,
+                    "at": r.created_at.isoformat(),
+                    "method": r.method,
+                    "path": r.path,
+                    "headers": r.headers,
+                    "body": r.body,
+                    "status_code": r.status_code,
+                    "response": r.response,
+                }
+                for r in reversed(requests_)
+            ],
+            "deliveries": [
+                {
+                    "id": d.id,
+                    "at": d.created_at.isoformat(),
+                    "kind": d.kind,
+                    "method": d.method,
+                    "url": d.url,
+                    "event_id": d.event_id,
+                    "body": d.body,
+                    "headers": delivery_headers_masked(d.headers),
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "last_status_code": d.last_status_code,
+                }
+                for d in reversed(deliveries)
+            ],
+        }
+    )
+
+
+def delivery_headers_masked(headers: dict) -> dict:
+    """Signatures are not secrets, but the Telegram secret token and Vonage JWT are shown masked."""
+    masked = {}
+    for name, value in headers.items():
+        if name.lower() in ("x-telegram-bot-api-secret-token", "authorization"):
+            value = value[:10] + "…[redacted]"
+        masked[name] = value
+    return masked

@@ -1,0 +1,104 @@
+"""What every fake platform API does around its own logic: find the caller's account, apply
+the injected latency, and keep a masked log of the request and the answer."""
+
+import functools
+import json
+import time
+from urllib.parse import parse_qsl
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from contactcenter.logging import redact
+from simulator.models import SimAccount, SimRequest
+
+_LOGGED_HEADERS = ("Content-Type", "Authorization", "X-Viber-Auth-Token", "X-Line-Retry-Key", "User-Agent")
+_SECRET_KEYS = {"auth_token", "access_token", "api_secret", "secret_token", "verify_token", "private_key"}
+
+
+def mask_json(text: str) -> str:
+    """The body with credential fields replaced, for the request log."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return redact(text)
+    return json.dumps(_mask(data), ensure_ascii=False)
+
+
+def _mask(value):
+    if isinstance(value, dict):
+        return {k: ("[redacted]" if k in _SECRET_KEYS and v else _mask(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def masked_headers(request: HttpRequest) -> dict[str, str]:
+    headers = {}
+    for name in _LOGGED_HEADERS:
+        if name in request.headers:
+            value = request.headers[name]
+            if name in ("Authorization", "X-Viber-Auth-Token"):
+                value = value.split(" ", 1)[0] + " [redacted]" if " " in value else "[redacted]"
+            headers[name] = value
+    return headers
+
+
+def request_params(request: HttpRequest) -> dict:
+    """Parameters from the query string, a form body or a JSON body (as Telegram accepts)."""
+    params = dict(request.GET.items())
+    content_type = request.content_type or ""
+    if request.body and "json" in content_type:
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            raise BadJson() from None
+        if not isinstance(data, dict):
+            raise BadJson()
+        params.update(data)
+    elif request.body and "form" in content_type:
+        params.update(dict(parse_qsl(request.body.decode(errors="replace"))))
+    return params
+
+
+class BadJson(Exception):
+    """The body is not the JSON object the API expects."""
+
+
+def fake_api(platform: str):
+    """Wrap a fake API view: csrf-exempt, latency of the account, masked request log.
+
+    The view sets `request.sim_account` once it knows whose call it is.
+    """
+
+    def decorator(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            request.sim_account = None
+            response = view(request, *args, **kwargs)
+            account: SimAccount | None = request.sim_account
+            if account is not None and account.latency_ms:
+                time.sleep(account.latency_ms / 1000)  # injected latency, on purpose
+            SimRequest.objects.create(
+                account=account,
+                platform=platform,
+                method=request.method,
+                path=redact(request.get_full_path())[:500],
+                headers=masked_headers(request),
+                body=mask_json(request.body.decode(errors="replace"))[:20000],
+                status_code=response.status_code,
+                response=mask_json(response.content.decode(errors="replace"))[:20000],
+            )
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def json_response(data, status: int = 200, headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response

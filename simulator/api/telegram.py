@@ -1,0 +1,181 @@
+"""Fake Telegram Bot API: {base}/bot<token>/<method>."""
+
+import json
+import re
+
+from django.utils import timezone
+
+from simulator import services
+from simulator.api.common import BadJson, fake_api, json_response, request_params
+from simulator.models import Platform, SimAccount, SimCustomer, SimDelivery
+
+TEXT_LIMIT = 4096
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _error(code: int, description: str, **parameters):
+    body = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return json_response(body, status=code)
+
+
+def _ok(result, description: str = ""):
+    body = {"ok": True, "result": result}
+    if description:
+        body["description"] = description
+    return json_response(body)
+
+
+@fake_api(Platform.TELEGRAM)
+def bot_method(request, token: str, method: str):
+    if not _TOKEN.match(token):
+        return _error(404, "Not Found")
+    account = SimAccount.objects.filter(platform=Platform.TELEGRAM, token=token).first()
+    if account is None:
+        return _error(401, "Unauthorized")
+    request.sim_account = account
+    handler = _METHODS.get(method.lower())
+    if handler is None:
+        return _error(404, "Not Found")
+    try:
+        params = request_params(request)
+    except BadJson:
+        return _error(400, "Bad Request: can't parse JSON object")
+    return handler(account, params)
+
+
+def _bot_user(account: SimAccount) -> dict:
+    return {
+        "id": int(account.platform_id or account.token.split(":", 1)[0]),
+        "is_bot": True,
+        "first_name": account.name,
+        "username": account.username,
+    }
+
+
+def get_me(account, params):
+    return _ok(
+        _bot_user(account)
+        | {"can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+    )
+
+
+def _list_param(value):
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, list) else None
+
+
+def _truthy(value) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def set_webhook(account, params):
+    url = str(params.get("url") or "")
+    if url and not re.match(r"^https?://[^/\s]+", url):
+        return _error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    secret = params.get("secret_token")
+    if secret is not None and not _SECRET.match(str(secret)):
+        return _error(400, "Bad Request: secret token contains unallowed characters")
+    fields = ["webhook_url", "webhook_secret"]
+    already = url and url == account.webhook_url and (secret or "") == account.webhook_secret
+    account.webhook_url, account.webhook_secret = url, str(secret or "")
+    if "allowed_updates" in params:
+        allowed = _list_param(params["allowed_updates"])
+        if allowed is None:
+            return _error(400, "Bad Request: can't parse allowed updates")
+        account.webhook_events = allowed
+        fields.append("webhook_events")
+    account.save(update_fields=fields)
+    if _truthy(params.get("drop_pending_updates")):
+        _drop_pending(account)
+    if not url:
+        return _ok(True, "Webhook was deleted")
+    return _ok(True, "Webhook is already set" if already else "Webhook was set")
+
+
+def delete_webhook(account, params):
+    had = bool(account.webhook_url)
+    account.webhook_url = ""
+    account.save(update_fields=["webhook_url"])
+    if _truthy(params.get("drop_pending_updates")):
+        _drop_pending(account)
+    return _ok(True, "Webhook was deleted" if had else "Webhook is already deleted")
+
+
+def _drop_pending(account):
+    SimDelivery.objects.filter(account=account, status=SimDelivery.Status.PENDING).update(
+        status=SimDelivery.Status.DROPPED, next_attempt_at=None
+    )
+
+
+def get_webhook_info(account, params):
+    pending = SimDelivery.objects.filter(account=account, status=SimDelivery.Status.PENDING).count()
+    info = {"url": account.webhook_url, "has_custom_certificate": False, "pending_update_count": pending}
+    if account.webhook_url:
+        info.update(max_connections=40, ip_address="127.0.0.1")
+        if account.webhook_events:
+            info["allowed_updates"] = account.webhook_events
+    if account.last_error_at:
+        info["last_error_date"] = int(account.last_error_at.timestamp())
+        info["last_error_message"] = account.last_error_message
+    return _ok(info)
+
+
+def get_updates(account, params):
+    if account.webhook_url:
+        return _error(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active;"
+            " use deleteWebhook to delete the webhook first",
+        )
+    return _ok([])
+
+
+def send_message(account, params):
+    chat_id, text = str(params.get("chat_id") or ""), params.get("text")
+    if not chat_id:
+        return _error(400, "Bad Request: chat_id is empty")
+    if not text or not str(text).strip():
+        return _error(400, "Bad Request: message text is empty")
+    text = str(text)
+    if len(text) > TEXT_LIMIT:
+        return _error(400, "Bad Request: message is too long")
+    customer = SimCustomer.objects.filter(account=account, external_id=chat_id).first()
+    if customer is None:
+        return _error(400, "Bad Request: chat not found")
+    refusal = services.send_refusal(account)
+    if refusal == "server_error":
+        return _error(500, "Internal Server Error")
+    if refusal == "rate_limited":
+        return _error(429, "Too Many Requests: retry after 1", retry_after=1)
+    if refusal == "blocked":
+        return _error(403, "Forbidden: bot was blocked by the user")
+    message = services.bot_sends(account=account, customer=customer, text=text)
+    chat = {"id": int(customer.external_id), "first_name": customer.first_name, "type": "private"}
+    if customer.last_name:
+        chat["last_name"] = customer.last_name
+    return _ok(
+        {
+            "message_id": int(message.platform_message_id),
+            "from": _bot_user(account),
+            "chat": chat,
+            "date": int(timezone.now().timestamp()),
+            "text": text,
+        }
+    )
+
+
+_METHODS = {
+    "getme": get_me,
+    "setwebhook": set_webhook,
+    "deletewebhook": delete_webhook,
+    "getwebhookinfo": get_webhook_info,
+    "getupdates": get_updates,
+    "sendmessage": send_message,
+}

@@ -1,0 +1,193 @@
+"""What each fake platform puts in its webhook bodies, and the platform-shaped ids in them."""
+
+import base64
+import datetime as dt
+import json
+import secrets
+import time
+import uuid
+
+from simulator.models import Platform, SimAccount, SimCustomer
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid() -> str:
+    """A ULID (48-bit ms time + 80 random bits, Crockford base32), like LINE's webhookEventId."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def customer_external_id(platform: str) -> str:
+    """A new customer id in the platform's own shape."""
+    if platform == Platform.TELEGRAM:
+        return str(secrets.randbelow(8_000_000_000) + 1_000_000_000)
+    if platform == Platform.FACEBOOK:
+        return str(secrets.randbelow(9 * 10**15) + 10**15)
+    if platform == Platform.LINE:
+        return "U" + secrets.token_hex(16)
+    if platform == Platform.VIBER:
+        return base64.b64encode(secrets.token_bytes(16)).decode()
+    return "4477009" + str(secrets.randbelow(90000) + 10000)
+
+
+def message_id(platform: str, counter: int) -> str:
+    """A platform message id for a new message (Telegram: the bot's message counter)."""
+    if platform == Platform.TELEGRAM:
+        return str(counter)
+    if platform == Platform.FACEBOOK:
+        return "m_" + secrets.token_urlsafe(24)
+    if platform == Platform.LINE:
+        return str(secrets.randbelow(9 * 10**17) + 10**17)
+    if platform == Platform.VIBER:
+        return str(secrets.randbelow(2**62) + 2**60)
+    return str(uuid.uuid4())
+
+
+def dumps(platform: str, payload: dict) -> bytes:
+    """Serialize as the platform does; Meta escapes non-ASCII and '/'."""
+    if platform == Platform.FACEBOOK:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/").encode()
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def inbound_text(*, account: SimAccount, customer: SimCustomer, text: str, message_id: str, update_id: int) -> dict:
+    """The webhook body of a customer's text message."""
+    ms = now_ms()
+    platform = account.platform
+    if platform == Platform.TELEGRAM:
+        person = {"id": int(customer.external_id), "first_name": customer.first_name}
+        if customer.last_name:
+            person["last_name"] = customer.last_name
+        person["username"] = customer.key.replace("-", "_")[:32]
+        return {
+            "update_id": update_id,
+            "message": {
+                "message_id": int(message_id),
+                "from": {**person, "is_bot": False, "language_code": "en"},
+                "chat": {**person, "type": "private"},
+                "date": ms // 1000,
+                "text": text,
+            },
+        }
+    if platform == Platform.FACEBOOK:
+        return _facebook(account, customer, ms, {"message": {"mid": message_id, "text": text}})
+    if platform == Platform.LINE:
+        return {
+            "destination": account.platform_id,
+            "events": [
+                {
+                    "type": "message",
+                    "message": {
+                        "type": "text",
+                        "id": message_id,
+                        "quoteToken": secrets.token_urlsafe(24),
+                        "text": text,
+                    },
+                    "webhookEventId": ulid(),
+                    "deliveryContext": {"isRedelivery": False},
+                    "timestamp": ms,
+                    "source": {"type": "user", "userId": customer.external_id},
+                    "replyToken": secrets.token_hex(16),
+                    "mode": "active",
+                }
+            ],
+        }
+    if platform == Platform.VIBER:
+        return {
+            "event": "message",
+            "timestamp": ms,
+            "chat_hostname": "SN-CHAT-05_",
+            "message_token": int(message_id),
+            "sender": {
+                "id": customer.external_id,
+                "name": customer.name,
+                "avatar": "",
+                "language": "en",
+                "country": "GB",
+                "api_version": 10,
+            },
+            "message": {"type": "text", "text": text},
+            "silent": False,
+        }
+    return {
+        "channel": "sms",
+        "message_uuid": message_id,
+        "to": account.platform_id,
+        "from": customer.external_id,
+        "timestamp": iso_now(),
+        "message_type": "text",
+        "text": text,
+        "sms": {"num_messages": "1"},
+        "usage": {"currency": "EUR", "price": "0.0333"},
+    }
+
+
+def receipt(*, account: SimAccount, customer: SimCustomer, kind: str, message_id: str, error: dict | None = None):
+    """A delivery/read receipt for one of the bot's messages, or None where the platform has none.
+
+    kind: "delivered", "read" (Vonage also "submitted", "rejected").
+    """
+    ms = now_ms()
+    platform = account.platform
+    if platform == Platform.FACEBOOK:
+        if kind == "delivered":
+            return _facebook(account, customer, ms, {"delivery": {"mids": [message_id], "watermark": ms}})
+        return _facebook(account, customer, ms, {"read": {"watermark": ms}})
+    if platform == Platform.VIBER:
+        return {
+            "event": "delivered" if kind == "delivered" else "seen",
+            "timestamp": ms,
+            "chat_hostname": "SN-CHAT-05_",
+            "message_token": int(message_id),
+            "user_id": customer.external_id,
+        }
+    if platform == Platform.NEXMO:
+        body = {
+            "message_uuid": message_id,
+            "to": customer.external_id,
+            "from": account.platform_id,
+            "timestamp": iso_now(),
+            "status": kind,
+            "channel": "sms",
+        }
+        if kind == "delivered":
+            body["usage"] = {"currency": "EUR", "price": "0.0333"}
+        if error:
+            body["error"] = error
+        return body
+    return None
+
+
+def viber_webhook_event() -> dict:
+    """The event Viber POSTs to a URL during set_webhook."""
+    return {
+        "event": "webhook",
+        "timestamp": now_ms(),
+        "chat_hostname": "SN-CHAT-05_",
+        "message_token": int(message_id(Platform.VIBER, 0)),
+    }
+
+
+def iso_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _facebook(account: SimAccount, customer: SimCustomer, ms: int, event: dict) -> dict:
+    return {
+        "object": "page",
+        "entry": [
+            {
+                "id": account.platform_id,
+                "time": ms,
+                "messaging": [
+                    {"sender": {"id": customer.external_id}, "recipient": {"id": account.platform_id}, "timestamp": ms}
+                    | event
+                ],
+            }
+        ],
+    }

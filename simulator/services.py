@@ -1,0 +1,195 @@
+"""What happens on the fake platforms: customers write, bots answer, receipts follow."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from simulator import delivery, payloads
+from simulator.models import DropMode, ForcedError, Platform, SimAccount, SimCustomer, SimDelivery, SimMessage
+
+# Platforms that tell the bot its messages arrived / were read.
+RECEIPT_PLATFORMS = {Platform.FACEBOOK, Platform.VIBER, Platform.NEXMO}
+
+
+def get_customer(*, account: SimAccount, key: str, name: str = "") -> SimCustomer:
+    """The customer a chat page tab (or test) plays on this account, created on first use."""
+    customer = SimCustomer.objects.filter(account=account, key=key).first()
+    if customer is None:
+        customer, _ = SimCustomer.objects.get_or_create(
+            account=account,
+            key=key,
+            defaults={"name": name or key.replace("-", " ").title(), "external_id": _unused_external_id(account)},
+        )
+    elif name and name != customer.name:
+        customer.name = name
+        customer.save(update_fields=["name"])
+    return customer
+
+
+def _unused_external_id(account: SimAccount) -> str:
+    while True:
+        external_id = payloads.customer_external_id(account.platform)
+        if not SimCustomer.objects.filter(account=account, external_id=external_id).exists():
+            return external_id
+
+
+def _next_counters(account: SimAccount) -> tuple[int, int]:
+    """Take the next Telegram update_id and message counter of the account (row-locked)."""
+    locked = SimAccount.objects.select_for_update().get(id=account.id)
+    if not locked.next_update_id:
+        locked.next_update_id = 900_000_000 + payloads.now_ms() % 90_000_000
+    update_id, counter = locked.next_update_id, locked.next_message_id
+    SimAccount.objects.filter(id=account.id).update(next_update_id=update_id + 1, next_message_id=counter + 1)
+    return update_id, counter
+
+
+def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
+    """A customer's text: stored, then delivered as the platform's signed webhook (or echoed)."""
+    if not text.strip():
+        raise ValueError("A message needs some text.")
+    with transaction.atomic():
+        update_id, counter = _next_counters(account)
+        message_id = payloads.message_id(account.platform, counter)
+        message = SimMessage.objects.create(
+            account=account,
+            customer=customer,
+            direction=SimMessage.Direction.IN,
+            text=text,
+            platform_message_id=message_id,
+        )
+        pending = None
+        if account.echoes:
+            _store_out(account=account, customer=customer, text=f"Echo: {text}", echo=True)
+        elif _subscribed_to_messages(account):
+            body = payloads.inbound_text(
+                account=account, customer=customer, text=text, message_id=message_id, update_id=update_id
+            )
+            pending = delivery.create_delivery(
+                account=account,
+                customer=customer,
+                url=account.webhook_url,
+                payload=body,
+                kind="message",
+                event_id=str(update_id) if account.platform == Platform.TELEGRAM else message_id,
+            )
+    if pending is not None and pending.status == SimDelivery.Status.PENDING:
+        delivery.attempt(pending.id)
+    return message
+
+
+def _subscribed_to_messages(account: SimAccount) -> bool:
+    if account.platform == Platform.TELEGRAM:
+        return not account.webhook_events or "message" in account.webhook_events
+    if account.platform == Platform.FACEBOOK:
+        return account.webhook_active and (not account.webhook_events or "messages" in account.webhook_events)
+    if account.platform == Platform.LINE:
+        return account.webhook_active
+    return True
+
+
+def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False) -> SimMessage:
+    with transaction.atomic():
+        _, counter = _next_counters(account)
+        return SimMessage.objects.create(
+            account=account,
+            customer=customer,
+            direction=SimMessage.Direction.OUT,
+            text=text,
+            platform_message_id=payloads.message_id(account.platform, counter),
+            echo=echo,
+            dropped=account.drop_mode == DropMode.OUTBOUND,
+        )
+
+
+def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
+    """Our product sent a text through the fake send API: the customer will see it."""
+    message = _store_out(account=account, customer=customer, text=text)
+    if account.platform == Platform.NEXMO and account.status_url:
+        blocked = account.forced_error == ForcedError.BLOCKED
+        _queue_receipt(account=account, customer=customer, message=message, kind="submitted")
+        if blocked:  # Vonage accepts the send, then reports it undeliverable
+            error = {
+                "type": "https://developer.nexmo.com/api-errors/messages#1330",
+                "title": "1330",
+                "detail": "The recipient is unreachable or has blocked messages from this sender.",
+            }
+            _queue_receipt(account=account, customer=customer, message=message, kind="rejected", error=error)
+    return message
+
+
+def customer_sees(*, account: SimAccount, customer: SimCustomer) -> int:
+    """The customer's chat page showed the bot's messages: send delivered and read receipts."""
+    unseen = list(
+        SimMessage.objects.filter(
+            account=account,
+            customer=customer,
+            direction=SimMessage.Direction.OUT,
+            seen_at__isnull=True,
+            dropped=False,
+        )
+    )
+    if not unseen:
+        return 0
+    SimMessage.objects.filter(id__in=[m.id for m in unseen]).update(seen_at=timezone.now())
+    if account.platform in RECEIPT_PLATFORMS and not account.echoes:
+        for message in unseen:
+            if message.echo:
+                continue
+            for kind in ("delivered", "read"):
+                _queue_receipt(account=account, customer=customer, message=message, kind=kind)
+    return len(unseen)
+
+
+def _queue_receipt(*, account: SimAccount, customer: SimCustomer, message: SimMessage, kind: str, error=None):
+    if account.platform == Platform.VIBER:
+        wanted = account.webhook_events or ["delivered", "seen"]
+        if ("delivered" if kind == "delivered" else "seen") not in wanted:
+            return None
+    if account.platform == Platform.FACEBOOK:
+        fields = account.webhook_events or ["message_deliveries", "message_reads"]
+        if ("message_deliveries" if kind == "delivered" else "message_reads") not in fields:
+            return None
+    body = payloads.receipt(
+        account=account, customer=customer, kind=kind, message_id=message.platform_message_id, error=error
+    )
+    url = account.status_url if account.platform == Platform.NEXMO else account.webhook_url
+    if body is None or not url:
+        return None
+    return delivery.create_delivery(
+        account=account, customer=customer, url=url, payload=body, kind=kind, event_id=message.platform_message_id
+    )
+
+
+def sends_in_last_second(account: SimAccount) -> int:
+    since = timezone.now() - dt.timedelta(seconds=1)
+    return SimMessage.objects.filter(
+        account=account, direction=SimMessage.Direction.OUT, echo=False, created_at__gte=since
+    ).count()
+
+
+def send_refusal(account: SimAccount) -> str:
+    """Why the failure injection refuses a send right now: "", "rate_limited", "blocked", "server_error"."""
+    if account.forced_error == ForcedError.SERVER_ERROR:
+        return "server_error"
+    if account.rate_limit and sends_in_last_second(account) >= account.rate_limit:
+        return "rate_limited"
+    if account.forced_error == ForcedError.BLOCKED and account.platform != Platform.NEXMO:
+        return "blocked"
+    return ""
+
+
+def register_webhook(
+    *, account: SimAccount, url: str, secret: str = "", events: list[str] | None = None, status_url: str = ""
+) -> SimAccount:
+    """Register our webhook on the account directly (demo data; the server need not run)."""
+    account.webhook_url = url
+    if secret:
+        account.webhook_secret = secret
+    if events is not None:
+        account.webhook_events = events
+    if status_url:
+        account.status_url = status_url
+    account.webhook_active = True
+    account.save()
+    return account
