@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -30,12 +31,19 @@ SET_WEBHOOK_TYPES = {Messenger.TELEGRAM, Messenger.VIBER, Messenger.LINE, Messen
 
 def _yes_no_unknown(ok: bool | None, text: str) -> str:
     icon = {True: "yes", False: "no", None: "unknown"}[ok]
-    return format_html('<img src="/static/admin/img/icon-{}.svg" alt="{}"> {}', icon, icon, text)
+    return format_html('<img src="{}" alt="{}"> {}', static(f"admin/img/icon-{icon}.svg"), icon, text)
 
 
 @admin.register(IntegrationAccount)
 class IntegrationAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "messenger", "enabled", "webhook_url_display", "webhook_health_display", "last_test_display"]
+    list_display = [
+        "name",
+        "messenger",
+        "enabled",
+        "webhook_url_display",
+        "webhook_health_display",
+        "last_test_display",
+    ]
     list_filter = ["messenger", "enabled"]
     search_fields = ["name", "username", "page_id", "application_id"]
     actions = ["test_connection_action", "set_webhook_action"]
@@ -192,17 +200,17 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return JsonResponse({"token": services.generate_verify_token()})
 
-    def _set_webhook(self, request, account: IntegrationAccount) -> None:
+    def _set_webhook(self, request, account: IntegrationAccount, *, bulk: bool = False) -> None:
         outcome = services.account_set_webhook(account=account)
-        prefix = f"{account}: " if request.path.endswith("/integrationaccount/") else ""
+        prefix = f"{account}: " if bulk else ""
         self.message_user(request, prefix + outcome.message, messages.SUCCESS if outcome.ok else messages.ERROR)
         if outcome.info:
             self.message_user(request, prefix + outcome.info, messages.INFO)
         self.log_change(request, account, f"Set Webhook: {'ok' if outcome.ok else 'failed'}")
 
-    def _test_connection(self, request, account: IntegrationAccount) -> None:
+    def _test_connection(self, request, account: IntegrationAccount, *, bulk: bool = False) -> None:
         result = services.account_test_connection(account=account)
-        prefix = f"{account}: " if request.path.endswith("/integrationaccount/") else ""
+        prefix = f"{account}: " if bulk else ""
         if result.ok:
             self.message_user(request, f"{prefix}Test Connection succeeded: {result.message}", messages.SUCCESS)
         else:
@@ -214,9 +222,9 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
     @admin.action(description="Test Connection", permissions=["change"])
     def test_connection_action(self, request, queryset):
         for account in queryset:
-            self._test_connection(request, account)
+            self._test_connection(request, account, bulk=True)
 
     @admin.action(description="Set Webhook", permissions=["change"])
     def set_webhook_action(self, request, queryset):
         for account in queryset:
-            self._set_webhook(request, account)
+            self._set_webhook(request, account, bulk=True)

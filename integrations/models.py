@@ -31,7 +31,7 @@ class IntegrationAccount(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    messenger = models.CharField(max_length=16, choices=Messenger.choices)
+    messenger = models.CharField("type", max_length=16, choices=Messenger.choices)
     name = models.CharField(max_length=100, help_text="A name for this account, shown to administrators.")
     enabled = models.BooleanField(default=True)
 

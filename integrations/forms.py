@@ -1,0 +1,232 @@
+"""One admin form per messenger type, with the seed's labels and help texts.
+
+Credentials are write-only: a password input that never renders the stored value, a blank
+field keeps it, and the help text shows only "set, ends in …1234".
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.urls import NoReverseMatch, reverse
+
+from contactcenter.logging import mask_secret
+from integrations.models import IntegrationAccount, Messenger
+
+SECRET_FIELDS = ("access_token", "signing_secret", "api_secret", "webhook_secret", "private_key")
+
+
+class VerifyTokenInput(forms.PasswordInput):
+    """The Facebook verify token input with its "Generate random token" button."""
+
+    template_name = "admin/integrations/widgets/verify_token.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, render_value=False)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        try:
+            context["generate_url"] = reverse("admin:integrations_integrationaccount_generate_token")
+        except NoReverseMatch:  # the form used outside the admin
+            context["generate_url"] = ""
+        return context
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea for multi-line secrets (a PEM key) that never renders the stored value."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, None, attrs)
+
+
+class AccountForm(forms.ModelForm):
+    """Shared behaviour; a subclass per messenger names its fields, labels and help texts."""
+
+    messenger: str = ""
+    labels: dict[str, tuple[str, str]] = {}
+    api_base_url = forms.URLField(
+        label="API base URL",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        help_text="Leave blank for the platform's address from the settings. Point it at the messenger "
+        "simulator (…/simulator/api/<messenger>) to try the account without the real platform.",
+    )
+
+    class Meta:
+        model = IntegrationAccount
+        fields = ["name", "enabled", "api_base_url"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.messenger = self.messenger
+        for name, (label, help_text) in self.labels.items():
+            field = self.fields[name]
+            field.label, field.help_text = label, help_text
+        for name in self.secret_field_names:
+            self._make_write_only(name)
+        if "username" in self.fields and "name" in self.fields:
+            self.fields["name"].required = False
+            self.fields["name"].help_text = "A name for this account; leave blank to use the username."
+
+    @property
+    def secret_field_names(self) -> list[str]:
+        return [name for name in SECRET_FIELDS if name in self.fields]
+
+    def _make_write_only(self, name: str) -> None:
+        field = self.fields[name]
+        stored = getattr(self.instance, name) if self.instance.pk else ""
+        if not isinstance(field.widget, forms.PasswordInput | WriteOnlyTextarea):
+            field.widget = forms.PasswordInput()
+        if isinstance(field.widget, forms.PasswordInput):
+            field.widget.render_value = False
+        field.widget.attrs.update(autocomplete="new-password", spellcheck="false")
+        field.required = False  # required on create is checked by the model, after the blank-keeps rule
+        field.strip = True
+        current = f"Currently {mask_secret(stored)}; leave blank to keep it." if stored else ""
+        field.help_text = " ".join(filter(None, [field.help_text, current]))
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.secret_field_names:
+            if not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)  # blank keeps the stored value
+        if "name" in self.fields and not cleaned.get("name") and cleaned.get("username"):
+            cleaned["name"] = cleaned["username"]
+        return cleaned
+
+
+def _secret(label: str, help_text: str, *, widget=None) -> forms.CharField:
+    return forms.CharField(label=label, help_text=help_text, required=False, widget=widget or forms.PasswordInput)
+
+
+class TelegramAccountForm(AccountForm):
+    messenger = Messenger.TELEGRAM
+    labels = {"username": ("Bot Username", "The exact username of your Telegram bot, e.g. acme_support_bot.")}
+    access_token = _secret(
+        "Token",
+        "The API token for your Telegram bot. You must get the token from Telegram (@BotFather); "
+        "you cannot generate one here.",
+    )
+
+    class Meta(AccountForm.Meta):
+        fields = ["name", "username", "access_token", "enabled", "api_base_url"]
+
+
+class FacebookAccountForm(AccountForm):
+    messenger = Messenger.FACEBOOK
+    labels = {
+        "username": ("Page Username", "The exact username of your Facebook Page, without the @."),
+        "page_id": ("Page ID", "The exact page ID for your Facebook Page."),
+        "allow_human_agent_tag": (
+            "Human Agent tag",
+            "The app has the Human Agent permission: agents may reply up to 7 days after the customer's last message.",
+        ),
+    }
+    access_token = _secret("Access Token", "The Page Access Token for your Facebook Page.")
+    webhook_secret = _secret(
+        "Webhook Verify Token",
+        "The token used to confirm that Facebook is the real server, which is needed for Facebook to send you "
+        "a message from the customer. If you do not have a token, click Generate random token, then copy and "
+        "paste it into your Facebook App management page in Webhooks > Edit Page Subscription > Verify Token.",
+        widget=VerifyTokenInput,
+    )
+    signing_secret = _secret(
+        "App Secret",
+        "Your Facebook app's secret (App Dashboard > Settings > Basic); it verifies the signature of every webhook.",
+    )
+
+    class Meta(AccountForm.Meta):
+        fields = [
+            "name",
+            "username",
+            "page_id",
+            "access_token",
+            "webhook_secret",
+            "signing_secret",
+            "allow_human_agent_tag",
+            "enabled",
+            "api_base_url",
+        ]
+
+
+class LineAccountForm(AccountForm):
+    messenger = Messenger.LINE
+    labels = {
+        "name": ("Name", "The name of your integration account (this does not need to be your LINE@ account name).")
+    }
+    access_token = _secret("Access Token", "The access token for your LINE@ account (channel access token).")
+    signing_secret = _secret(
+        "Channel Secret", "The channel secret (LINE Developers console > Basic settings); it verifies every webhook."
+    )
+
+    class Meta(AccountForm.Meta):
+        fields = ["name", "access_token", "signing_secret", "enabled", "api_base_url"]
+
+
+class NexmoAccountForm(AccountForm):
+    messenger = Messenger.NEXMO
+    labels = {
+        "name": ("Name", "The name of your integration account (can be any name of your choosing)."),
+        "api_key": (
+            "API Key",
+            "The API key that was created when you created a Nexmo account. You can find the API key and "
+            "secret in your Nexmo Dashboard account settings.",
+        ),
+        "application_id": ("Application ID", "The Vonage application (with the Messages capability) of this number."),
+        "sender_id": ("Sender Number", "The number customers write to, in international format, digits only."),
+    }
+    api_secret = _secret(
+        "API Secret",
+        "The API secret that was created when you created a Nexmo account. You can find the API key and "
+        "secret in your Nexmo Dashboard account settings.",
+    )
+    signing_secret = _secret(
+        "Signature Secret", "Dashboard > Settings > Signature secret; it verifies the signed webhooks."
+    )
+    private_key = _secret(
+        "Private Key",
+        "Optional: the application's private key (PEM). When set, messages are sent with an application JWT.",
+        widget=WriteOnlyTextarea(attrs={"rows": 4}),
+    )
+
+    class Meta(AccountForm.Meta):
+        fields = [
+            "name",
+            "api_key",
+            "api_secret",
+            "signing_secret",
+            "application_id",
+            "sender_id",
+            "private_key",
+            "enabled",
+            "api_base_url",
+        ]
+
+
+class ViberAccountForm(AccountForm):
+    messenger = Messenger.VIBER
+    labels = {
+        "username": ("Bot Username", "The exact name of your Viber Public Account username."),
+        "webhook_host": (
+            "Webhook URL (host and port)",
+            "The address of your server and port number (e.g., “cc.example.com:443”), used by Set Webhook. "
+            "Leave blank to use PUBLIC_BASE_URL. If you do not know the server URL or port number, ask your "
+            "system administrator.",
+        ),
+    }
+    access_token = _secret(
+        "Token", "The password that is given to you after your Public Account application is approved."
+    )
+
+    class Meta(AccountForm.Meta):
+        fields = ["name", "username", "access_token", "webhook_host", "enabled", "api_base_url"]
+
+
+FORMS: dict[str, type[AccountForm]] = {
+    Messenger.TELEGRAM: TelegramAccountForm,
+    Messenger.FACEBOOK: FacebookAccountForm,
+    Messenger.LINE: LineAccountForm,
+    Messenger.NEXMO: NexmoAccountForm,
+    Messenger.VIBER: ViberAccountForm,
+}
