@@ -124,7 +124,10 @@ def end_interaction(*, interaction: Interaction, by: str, cause: str, reason: st
     def notify() -> None:
         from scenarios.tasks import advance_scenario
 
-        advance_scenario.delay(interaction_id, "chat_ended", {"by": by, "cause": cause})
+        try:
+            advance_scenario.delay(interaction_id, "chat_ended", {"by": by, "cause": cause})
+        except Exception:  # committed already; the engine's sweeper closes what it missed
+            logger.exception("could not tell the scenario engine that interaction %s ended", interaction_id)
 
     transaction.on_commit(notify)
 
