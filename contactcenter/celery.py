@@ -19,3 +19,9 @@ def _outbound_schedule(sender, **kwargs):
     sender.add_periodic_task(
         settings.OUTBOUND_SWEEP_INTERVAL, sender.signature("integrations.tasks.sweep_outbound"), name="outbound sweep"
     )
+
+
+@app.on_after_configure.connect
+def _scenario_timer_schedule(sender, **kwargs):
+    """Celery beat: fire due scenario timers (Wait, Request Input timeout, queue messages)."""
+    sender.add_periodic_task(1.0, sender.signature("scenarios.tasks.fire_due_timers"), name="scenario timers")

@@ -1,9 +1,281 @@
-"""The scenario interpreter (being written; the entry point's signature is final)."""
+"""The scenario interpreter: advance an interaction's ScenarioRun by one event.
+
+Each event is handled in one database transaction with the run row locked (SELECT ... FOR
+UPDATE), so two workers holding events of the same chat take turns, and an event the run is
+not waiting for (a duplicate, a stale timer, a second "agent_found") changes nothing.
+Customer messages are deduplicated by id (a run remembers the last one it saw); timers by
+the run's list of live timer ids. Everything a block sends is written as queued Message rows
+in this transaction and handed to Celery on commit, so a rolled-back step sends nothing and
+a committed one is never run again.
+"""
 
 import logging
 
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations.models import Interaction, Message
+from scenarios import services
+from scenarios.blocks import REGISTRY, BlockError, Outcome
+from scenarios.expressions import substitute
+from scenarios.models import Block, ScenarioEntry, ScenarioRun, ScenarioTimer
+
 logger = logging.getLogger(__name__)
 
+# Blocks one event may run before the run is stopped as a runaway loop (a Goto loop with no
+# waiting block in it).
+MAX_STEPS_PER_EVENT = 100
+EVENTS = {
+    "customer_message",
+    "agent_found",
+    "no_agents",
+    "offer_accepted",
+    "offer_rejected",
+    "offer_timed_out",
+    "chat_ended",
+    "timer",
+}
 
-def handle_event(*, interaction_id: int, event: str, data: dict) -> None:
-    logger.warning("scenario engine not ready yet; event %s for interaction %s ignored", event, interaction_id)
+
+class RunContext:
+    """What a block step may see and do: variables, its own state, sends and timers."""
+
+    def __init__(self, run: ScenarioRun, interaction: Interaction, block: Block):
+        self.run = run
+        self.interaction = interaction
+        self.block = block
+        self.entry: ScenarioEntry | None = run.entry
+        self.service = run.entry.service if run.entry else None
+
+    @property
+    def settings(self) -> dict:
+        return self.block.settings
+
+    @property
+    def variables(self) -> dict:
+        return self.run.variables
+
+    @property
+    def state(self) -> dict:
+        return self.run.block_state
+
+    def text(self, template: str) -> str:
+        return substitute(template, self.run.variables)
+
+    def send(self, text: str) -> list[Message]:
+        return services.send_to_customer(interaction=self.interaction, text=text)
+
+    def start_timer(self, kind: str, seconds: float) -> ScenarioTimer:
+        timer = services.start_timer(run=self.run, kind=kind, block=self.block.key, seconds=float(seconds))
+        self.state.setdefault("timers", []).append(timer.pk)
+        return timer
+
+    def hours(self):
+        """The hours of operation in force: the entry's, else its service's."""
+        if self.entry is None:
+            return None
+        if self.entry.hours_of_operation_id:
+            return self.entry.hours_of_operation
+        return self.service.hours_of_operation if self.service else None
+
+    def exit_connected(self, name: str) -> bool:
+        return bool(self.block.exits.get(name))
+
+
+# --- Entry point ----------------------------------------------------------------------
+
+
+def handle_event(*, interaction_id: int, event: str, data: dict) -> ScenarioRun | None:
+    """Advance the interaction's run by `event`, starting the run on the first customer message."""
+    if event not in EVENTS:
+        logger.warning("unknown scenario event %r for interaction %s ignored", event, interaction_id)
+        return None
+    with transaction.atomic():
+        run = ScenarioRun.objects.select_for_update().filter(interaction_id=interaction_id).first()
+        if run is None:
+            if event != "customer_message":
+                logger.info("event %s for interaction %s without a scenario run ignored", event, interaction_id)
+                return None
+            run = _start_run(interaction_id, data)
+            return run
+        _dispatch(run, event, data)
+        return run
+
+
+def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
+    interaction = Interaction.objects.select_related("customer", "account").filter(pk=interaction_id).first()
+    if interaction is None or interaction.status != Interaction.Status.OPEN:
+        return None
+    entry = services.entry_for_account(interaction.account_id)
+    if entry is None:
+        # No scenario to run: the chat stays open and unrouted; the log says which account
+        # needs an entry (documented in the README).
+        logger.warning(
+            "no enabled scenario entry holds account %s; interaction %s is left open without a scenario",
+            interaction.account_id,
+            interaction_id,
+        )
+        return None
+    first = entry.scenario.blocks.order_by("order", "id").first()
+    try:
+        with transaction.atomic():
+            run = ScenarioRun.objects.create(
+                interaction=interaction,
+                entry=entry,
+                scenario=entry.scenario,
+                current_block=first.key if first else "",
+                state=ScenarioRun.State.RUNNING,
+                variables=services.initial_variables(interaction),
+            )
+    except IntegrityError:
+        # Another worker started it a moment ago: hand it this event as a normal one.
+        run = ScenarioRun.objects.select_for_update().get(interaction_id=interaction_id)
+        _dispatch(run, "customer_message", data)
+        return run
+    _note_message(run, data)
+    if first is None:
+        _finish(run, interaction, "scenario_empty")
+    else:
+        _run_from(run, interaction, first, enter=True)
+    return run
+
+
+def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
+    if run.state in (ScenarioRun.State.FINISHED, ScenarioRun.State.FAILED):
+        logger.info("event %s for ended run %s ignored", event, run.pk)
+        return
+    if event == "customer_message" and not _note_message(run, data):
+        return  # a message the run has already seen
+    payload = dict(data)
+    if event == "timer":
+        timer = _live_timer(run, data)
+        if timer is None:
+            return
+        payload["timer"] = timer
+    interaction = Interaction.objects.select_related("customer", "account").get(pk=run.interaction_id)
+    if event not in run.waiting_for:
+        if event == "chat_ended":  # the customer or the system ended the chat mid-flow
+            services.leave_queue(interaction)
+            _finish(run, interaction, "chat_ended", close=False)
+        elif event == "customer_message":
+            run.save(update_fields=["variables", "last_message_id", "updated_at"])
+        else:
+            logger.info("run %s at %s is not waiting for %s; ignored", run.pk, run.current_block, event)
+        return
+    block = run.scenario.blocks.filter(key=run.current_block).first()
+    if block is None:
+        _fail(run, interaction, f'The current block "{run.current_block}" no longer exists.')
+        return
+    _run_from(run, interaction, block, enter=False, event=event, data=payload)
+
+
+def _note_message(run: ScenarioRun, data: dict) -> bool:
+    """Record a customer message in item.message; False when the run has seen it already."""
+    message_id = int(data.get("message_id") or 0)
+    if message_id and message_id <= run.last_message_id:
+        return False
+    message = Message.objects.filter(pk=message_id, interaction_id=run.interaction_id).first()
+    if message is not None:
+        run.last_message_id = message.pk
+        run.variables["item.message"] = message.text
+    return True
+
+
+def _live_timer(run: ScenarioRun, data: dict) -> ScenarioTimer | None:
+    timer = ScenarioTimer.objects.filter(pk=data.get("timer_id"), run=run).first()
+    if timer is None or timer.pk not in run.block_state.get("timers", []) or timer.cancelled_at or timer.handled_at:
+        return None
+    timer.handled_at = timezone.now()
+    timer.fired_at = timer.fired_at or timer.handled_at
+    timer.save(update_fields=["handled_at", "fired_at"])
+    run.block_state["timers"].remove(timer.pk)
+    return timer
+
+
+# --- Stepping -------------------------------------------------------------------------
+
+
+def _run_from(run, interaction, block, *, enter: bool, event: str = "", data: dict | None = None) -> None:
+    """Run `block` (enter it, or hand it the event) and follow exits until a block waits or the run ends."""
+    steps = 0
+    while True:
+        ctx = RunContext(run, interaction, block)
+        block_type = REGISTRY.get(block.type)
+        try:
+            if block_type is None:
+                raise BlockError(f'Unknown block type "{block.type}".')
+            with transaction.atomic():  # a failing block leaves no half-written rows
+                if enter:
+                    run.steps += 1
+                    steps += 1
+                    outcome = block_type.enter(ctx)
+                else:
+                    outcome = block_type.on_event(ctx, event, data or {})
+        except Exception as exc:  # noqa: BLE001 - any block failure is recorded and shown
+            logger.exception("scenario block %s (%s) of run %s failed", block.key, block.type, run.pk)
+            _fail(run, interaction, f'Block "{block.title}" ({block.type}) failed: {exc}')
+            return
+        if outcome is None:  # the block does not care about this event: keep waiting
+            run.save()
+            return
+        if outcome.kind == "wait":
+            run.state = ScenarioRun.State.WAITING
+            run.waiting_for = list(outcome.waiting_for)
+            run.save()
+            return
+        services.cancel_timers(run)
+        run.block_state = {}
+        run.waiting_for = []
+        if outcome.kind == "finish":
+            _finish(run, interaction, outcome.reason)
+            return
+        block = _next_block(run, block, outcome)
+        if block is None:  # an exit with nothing attached ends the scenario like Exit
+            _finish(run, interaction, "scenario_end")
+            return
+        if steps >= MAX_STEPS_PER_EVENT:
+            _fail(
+                run,
+                interaction,
+                f"Stopped after {MAX_STEPS_PER_EVENT} blocks without waiting (a loop with no waiting block?).",
+            )
+            return
+        run.current_block = block.key
+        run.state = ScenarioRun.State.RUNNING
+        enter = True
+
+
+def _next_block(run: ScenarioRun, block: Block, outcome: Outcome) -> Block | None:
+    target = block.exits.get(outcome.exit)
+    if not target:
+        return None
+    return run.scenario.blocks.filter(key=target).first()
+
+
+def _finish(run, interaction, reason: str, *, close: bool = True) -> None:
+    services.cancel_timers(run)
+    run.state = ScenarioRun.State.FINISHED
+    run.waiting_for = []
+    run.block_state = {}
+    run.finished_at = timezone.now()
+    run.save()
+    if close:
+        services.close_interaction(interaction, reason=reason)
+
+
+def _fail(run, interaction, error: str) -> None:
+    """Record the error, tell the customer (the entry's error message) and close the chat."""
+    services.cancel_timers(run)
+    run.state = ScenarioRun.State.FAILED
+    run.error = error[:2000]
+    run.waiting_for = []
+    run.finished_at = timezone.now()
+    run.save()
+    services.leave_queue(interaction)
+    if run.entry and run.entry.error_message:
+        try:
+            with transaction.atomic():
+                services.send_to_customer(interaction=interaction, text=run.entry.error_message)
+        except Exception:  # noqa: BLE001 - the run is already recorded as failed
+            logger.exception("could not send the error message of run %s", run.pk)
+    services.close_interaction(interaction, reason="scenario_failed")

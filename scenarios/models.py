@@ -287,6 +287,8 @@ class ScenarioRun(models.Model):
     block_state = models.JSONField(default=dict, blank=True)
     variables = models.JSONField(default=dict, blank=True)
     steps = models.PositiveIntegerField(default=0, help_text="Blocks run so far.")
+    # Customer messages are handed over at least once; ids at or below this one are seen.
+    last_message_id = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -300,42 +302,26 @@ class ScenarioRun(models.Model):
 
 
 class ScenarioTimer(models.Model):
-    """A persisted deadline of a run. The sweeper fires due rows; firing marks fired_at once."""
+    """A persisted deadline of a run, fired by the beat sweeper or a countdown task."""
 
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="timers")
     kind = models.CharField(max_length=32, help_text="What the timer is for: wait, input_timeout, queue_message, ...")
     block = models.CharField(max_length=50, help_text="Block key that set the timer.")
     due_at = models.DateTimeField()
+    # fired_at: handed to the engine; handled_at: the engine consumed it (or it was stale).
     fired_at = models.DateTimeField(null=True, blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["due_at"],
-                condition=Q(fired_at__isnull=True, cancelled_at__isnull=True),
+                condition=Q(handled_at__isnull=True, cancelled_at__isnull=True),
                 name="timer_pending_due",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} timer of run {self.run_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
-
-
-class ScenarioEventLog(models.Model):
-    """Events handled by runs; (run, event_key) unique makes a replayed event a no-op."""
-
-    run = models.ForeignKey(ScenarioRun, on_delete=models.CASCADE, related_name="events")
-    event = models.CharField(max_length=32)
-    event_key = models.CharField(max_length=100)
-    data = models.JSONField(default=dict, blank=True)
-    outcome = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["run", "event_key"], name="uniq_event_per_run")]
-
-    def __str__(self) -> str:
-        return f"{self.event} ({self.event_key}) on run {self.run_id}"

@@ -1,13 +1,23 @@
-"""Celery tasks of the scenario engine: thin wrappers over scenarios.engine."""
+"""Celery tasks of the scenario engine: thin wrappers over scenarios.engine and services."""
 
 import logging
 
 from celery import shared_task
+from django.db import OperationalError, transaction
+
+from scenarios import services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError,),  # a deadlock or a lost connection: try again
+    retry_backoff=True,
+    max_retries=5,
+)
 def advance_scenario(interaction_id: int, event: str, data: dict | None = None) -> None:
     """Feed one event to the interaction's scenario run (starting it if there is none).
 
@@ -16,3 +26,24 @@ def advance_scenario(interaction_id: int, event: str, data: dict | None = None) 
     from scenarios import engine
 
     engine.handle_event(interaction_id=interaction_id, event=event, data=data or {})
+
+
+@shared_task(ignore_result=True)
+def fire_due_timers() -> int:
+    """Celery beat, every second: hand every due scenario timer to its run."""
+    due = services.due_timer_ids()
+    for interaction_id, timer_id in due:
+        _wake(interaction_id, timer_id)
+    return len(due)
+
+
+@shared_task(ignore_result=True)
+def fire_timer(timer_id: int) -> None:
+    """Countdown task for one timer; the sweeper covers it if this task is lost."""
+    interaction_id = services.claim_timer(timer_id)
+    if interaction_id is not None:
+        _wake(interaction_id, timer_id)
+
+
+def _wake(interaction_id: int, timer_id: int) -> None:
+    transaction.on_commit(lambda: advance_scenario.delay(interaction_id, "timer", {"timer_id": timer_id}), robust=True)
