@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("agent/", include("agentdesk.urls")),
     path("webhooks/", include("integrations.urls")),
 ]
 

@@ -1,0 +1,223 @@
+"""The Agent Desktop socket: authenticate, decode, call a service, send frames.
+
+Client frames: {"action": ..., "request_id": ..., ...}. Server frames: "snapshot" (state and
+chats), "message" (one transcript row, sent again when its status changes), "transcript"
+(an earlier interaction), "ack"/"error" for a request, "notice". The desktop keeps the last
+message id per chat and asks for "sync" after every (re)connect, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from agentdesk import selectors, services, states
+from agentdesk.models import Agent
+from conversations.realtime import agent_group, interaction_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_AN_AGENT = 4403
+
+
+class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(Agent.objects.filter(user_id=user.pk).exists)():
+            await self.close(code=CLOSE_NOT_AN_AGENT)
+            return
+        self.user = user
+        self.watched: set[int] = set()
+        await self.channel_layer.group_add(agent_group(user.pk), self.channel_name)
+        await self.accept()
+        await database_sync_to_async(states.socket_opened)(user_id=user.pk)
+        await self.send_snapshot()
+
+    async def disconnect(self, code):
+        user = getattr(self, "user", None)
+        if user is None:
+            return
+        await self.channel_layer.group_discard(agent_group(user.pk), self.channel_name)
+        for interaction_id in self.watched:
+            await self.channel_layer.group_discard(interaction_group(interaction_id), self.channel_name)
+        deadline = await database_sync_to_async(states.socket_closed)(user_id=user.pk)
+        if deadline is not None:
+            await database_sync_to_async(_schedule_presence)(user.pk, deadline)
+
+    # --- Client actions -----------------------------------------------------------------
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            return
+        action = content.get("action")
+        request_id = content.get("request_id")
+        handler = ACTIONS.get(action)
+        if handler is None:
+            await self.send_json({"type": "error", "request_id": request_id, "error": "unknown_action"})
+            return
+        try:
+            result = await database_sync_to_async(handler)(self.user, content)
+        except services.DeskError as exc:
+            await self.send_json({"type": "error", "request_id": request_id, "error": exc.code, "message": str(exc)})
+            return
+        except (TypeError, ValueError) as exc:
+            await self.send_json(
+                {"type": "error", "request_id": request_id, "error": "bad_request", "message": str(exc)}
+            )
+            return
+        for frame in result or []:
+            await self.send_json(frame)
+        if action != "ping":
+            await self.send_json({"type": "ack", "request_id": request_id, "action": action})
+
+    # --- Group hints --------------------------------------------------------------------
+
+    async def desk_changed(self, event):
+        await self.send_snapshot()
+
+    async def desk_notice(self, event):
+        await self.send_json({"type": "notice", "text": event.get("text", "")})
+
+    async def message_changed(self, event):
+        frame = await database_sync_to_async(selectors.message_for)(
+            agent_user=self.user, message_id=event["message_id"]
+        )
+        if frame is not None:
+            await self.send_json({"type": "message", "message": frame})
+
+    async def send_snapshot(self):
+        snap = await database_sync_to_async(selectors.snapshot)(agent_user=self.user)
+        # Watch the chats shown, so late status changes (read receipts) still arrive.
+        shown = {c["interaction_id"] for c in snap["chats"] if c["status"] != "offered"}
+        for interaction_id in shown - self.watched:
+            await self.channel_layer.group_add(interaction_group(interaction_id), self.channel_name)
+        for interaction_id in self.watched - shown:
+            await self.channel_layer.group_discard(interaction_group(interaction_id), self.channel_name)
+        self.watched = shown
+        await self.send_json(snap)
+
+
+def _schedule_presence(user_id: int, deadline) -> None:
+    from django.utils import timezone
+
+    from agentdesk import tasks
+
+    agent_id = Agent.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+    if agent_id is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
+        tasks.presence_deadline.apply_async((agent_id,), countdown=(deadline - timezone.now()).total_seconds())
+
+
+def _int(content: dict, key: str) -> int:
+    value = content.get(key)
+    if isinstance(value, bool) or value in (None, ""):
+        raise ValueError(f"{key} is required")
+    return int(value)
+
+
+# --- Action handlers (sync, run in a thread) ------------------------------------------
+
+
+def _ping(user, content):
+    states.socket_seen(user_id=user.pk)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # Embedded mode has no Celery beat: the desktops' pings drive the desk's deadlines.
+        from agentdesk.tasks import sweep_deadlines
+
+        sweep_deadlines()
+    return [{"type": "pong"}]
+
+
+def _sync(user, content):
+    raw = content.get("last_ids") or {}
+    if not isinstance(raw, dict):
+        raise ValueError("last_ids must be an object")
+    last_ids = {int(k): int(v) for k, v in raw.items()}
+    frames = [selectors.snapshot(agent_user=user)]
+    frames += [{"type": "message", "message": m} for m in selectors.messages_after(agent_user=user, last_ids=last_ids)]
+    return frames
+
+
+def _set_state(user, content):
+    reason = content.get("reason_id")
+    services.set_state(agent_user=user, state=str(content.get("state")), reason_id=int(reason) if reason else None)
+
+
+def _accept(user, content):
+    services.accept_offer(agent_user=user, interaction_id=_int(content, "interaction_id"))
+
+
+def _reject(user, content):
+    services.reject_offer(agent_user=user, interaction_id=_int(content, "interaction_id"))
+
+
+def _send(user, content):
+    services.send_reply(
+        agent_user=user, interaction_id=_int(content, "interaction_id"), text=str(content.get("text") or "")
+    )
+
+
+def _read(user, content):
+    services.mark_read(
+        agent_user=user, interaction_id=_int(content, "interaction_id"), message_id=_int(content, "message_id")
+    )
+
+
+def _end_chat(user, content):
+    from conversations.models import Interaction
+
+    interaction = Interaction.objects.filter(pk=_int(content, "interaction_id")).first()
+    if interaction is None:
+        raise services.NotYourChat("No such chat.")
+    services.end_chat(interaction=interaction, by="agent", cause="UserHangup", agent_user=user)
+
+
+def _wrap_up(user, content):
+    disposition = content.get("disposition_id")
+    services.wrap_up(
+        agent_user=user,
+        interaction_id=_int(content, "interaction_id"),
+        disposition_id=int(disposition) if disposition else None,
+        notes=str(content.get("notes") or "")[:5000],
+        finish=bool(content.get("finish")),
+    )
+
+
+def _transfer(user, content):
+    to_agent = content.get("to_agent_id")
+    service = content.get("service_id")
+    services.transfer(
+        agent_user=user,
+        interaction_id=_int(content, "interaction_id"),
+        to_agent_id=int(to_agent) if to_agent else None,
+        service_id=int(service) if service else None,
+        note=str(content.get("note") or "")[:2000],
+    )
+
+
+def _history(user, content):
+    transcript = selectors.earlier_transcript(agent_user=user, interaction_id=_int(content, "interaction_id"))
+    if transcript is None:
+        raise services.NotYourChat("That conversation is not one of your customers'.")
+    return [{"type": "transcript", **transcript}]
+
+
+ACTIONS = {
+    "ping": _ping,
+    "sync": _sync,
+    "set_state": _set_state,
+    "accept": _accept,
+    "reject": _reject,
+    "send": _send,
+    "read": _read,
+    "end_chat": _end_chat,
+    "wrap_up": _wrap_up,
+    "transfer": _transfer,
+    "history": _history,
+}
