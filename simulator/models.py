@@ -202,3 +202,19 @@ class SimDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.url} ({self.status})"
+
+
+class SimRetryKey(models.Model):
+    """A LINE X-Line-Retry-Key already accepted: a repeat answers 409 with the same sentMessages."""
+
+    account = models.ForeignKey(SimAccount, on_delete=models.CASCADE, related_name="retry_keys")
+    key = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64)
+    sent_messages = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="sim_retry_key_unique")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,117 @@
+"""Fake Viber REST bot API: {base}/set_webhook, /get_account_info, /send_message.
+
+Failures are HTTP 200 with a non-zero `status`, as on Viber."""
+
+from simulator import delivery, payloads, services
+from simulator.api.common import BadJson, fake_api, json_response, request_params
+from simulator.models import Platform, SimAccount, SimCustomer, SimDelivery
+
+TEXT_LIMIT = 7000
+DEFAULT_EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
+STATUS_MESSAGES = {
+    0: "ok",
+    1: "invalidUrl",
+    2: "invalidAuthToken",
+    3: "badData",
+    4: "missingData",
+    5: "receiverNotRegistered",
+    6: "receiverNotSubscribed",
+    10: "webhookNotSet",
+    12: "tooManyRequests",
+}
+
+
+def _status(code: int, message: str = "", **extra):
+    return json_response({"status": code, "status_message": message or STATUS_MESSAGES[code], **extra})
+
+
+@fake_api(Platform.VIBER)
+def pa_api(request, method: str):
+    try:
+        params = request_params(request) if request.body else dict(request.GET.items())
+    except BadJson:
+        return _status(3)
+    token = request.headers.get("X-Viber-Auth-Token") or str(params.get("auth_token") or "")
+    if not token:
+        return _status(2, "missing_auth_token")
+    account = SimAccount.objects.filter(platform=Platform.VIBER, token=token).first()
+    if account is None:
+        return _status(2)
+    request.sim_account = account
+    if method == "get_account_info":
+        return _account_info(account)
+    if request.method != "POST":
+        return _status(3)
+    if method == "set_webhook":
+        return _set_webhook(account, params)
+    if method == "send_message":
+        return _send(account, params)
+    return _status(3, "badData", details=f"unknown method {method}")
+
+
+def _account_info(account: SimAccount):
+    return _status(
+        0,
+        id=account.platform_id,
+        name=account.name,
+        uri=account.username,
+        icon="",
+        background="",
+        category="Business",
+        subcategory="Customer service",
+        location={"lon": 0.0, "lat": 0.0},
+        country="GB",
+        webhook=account.webhook_url,
+        event_types=account.webhook_events if account.webhook_url else [],
+        subscribers_count=account.customers.count(),
+        members=[],
+    )
+
+
+def _set_webhook(account: SimAccount, params: dict):
+    url = params.get("url")
+    if url is None:
+        return _status(4)
+    url = str(url)
+    if url == "":  # removes the webhook
+        account.webhook_url = ""
+        account.save(update_fields=["webhook_url"])
+        return _status(0)
+    if not url.startswith(("https://", "http://")):
+        return _status(1)
+    events = params.get("event_types")
+    events = [str(e) for e in events] if isinstance(events, list) else DEFAULT_EVENT_TYPES
+    # Viber calls the URL with a signed `webhook` event during the call and needs a 200.
+    probe = delivery.create_delivery(account=account, url=url, payload=payloads.viber_webhook_event(), kind="webhook")
+    done = delivery.attempt(probe.id)
+    if done is None or done.last_status_code != 200:
+        SimDelivery.objects.filter(id=probe.id).update(status=SimDelivery.Status.FAILED, next_attempt_at=None)
+        return _status(1)
+    account.webhook_url, account.webhook_events = url, events
+    account.save(update_fields=["webhook_url", "webhook_events"])
+    return _status(0, event_types=events)
+
+
+def _send(account: SimAccount, params: dict):
+    receiver, kind, text = params.get("receiver"), params.get("type"), params.get("text")
+    sender = params.get("sender")
+    if not receiver or not kind or not isinstance(sender, dict) or not sender.get("name"):
+        return _status(4)
+    if kind != "text" or not isinstance(text, str) or not text:
+        return _status(3)
+    if len(text) > TEXT_LIMIT or len(str(sender["name"])) > 28:
+        return _status(3)
+    if not account.webhook_url:
+        return _status(10)
+    customer = SimCustomer.objects.filter(account=account, external_id=str(receiver)).first()
+    if customer is None:
+        return _status(5)
+    refusal = services.send_refusal(account)
+    if refusal == "server_error":
+        return json_response({"error": "Internal Server Error"}, status=500)
+    if refusal == "rate_limited":
+        return _status(12)
+    if refusal == "blocked":
+        return _status(6)
+    sent = services.bot_sends(account=account, customer=customer, text=text)
+    return _status(0, message_token=int(sent.platform_message_id), chat_hostname="SN-CHAT-05_", billing_status=1)
