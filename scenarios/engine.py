@@ -155,8 +155,7 @@ def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
     interaction = Interaction.objects.select_related("customer", "account").get(pk=run.interaction_id)
     if event not in run.waiting_for:
         if event == "chat_ended":  # the customer or the system ended the chat mid-flow
-            services.leave_queue(interaction)
-            _finish(run, interaction, "chat_ended", close=False)
+            _finish(run, interaction, "customer_left" if data.get("by") == "customer" else "chat_ended")
         elif event == "customer_message":
             run.save(update_fields=["variables", "last_message_id", "updated_at"])
         else:
@@ -252,15 +251,16 @@ def _next_block(run: ScenarioRun, block: Block, outcome: Outcome) -> Block | Non
     return run.scenario.blocks.filter(key=target).first()
 
 
-def _finish(run, interaction, reason: str, *, close: bool = True) -> None:
+def _finish(run, interaction, reason: str) -> None:
+    """The scenario is over (Exit, end of flow, the chat ended): release agents, close the chat."""
     services.cancel_timers(run)
     run.state = ScenarioRun.State.FINISHED
     run.waiting_for = []
     run.block_state = {}
     run.finished_at = timezone.now()
     run.save()
-    if close:
-        services.close_interaction(interaction, reason=reason)
+    services.release_agents(interaction, by="customer" if reason == "customer_left" else "system")
+    services.close_interaction(interaction, reason=reason)
 
 
 def _fail(run, interaction, error: str) -> None:
@@ -271,7 +271,11 @@ def _fail(run, interaction, error: str) -> None:
     run.waiting_for = []
     run.finished_at = timezone.now()
     run.save()
-    services.leave_queue(interaction)
+    try:
+        with transaction.atomic():
+            services.release_agents(interaction, by="system")
+    except Exception:  # noqa: BLE001 - the failure is recorded; the chat still closes
+        logger.exception("could not release the agents of failed run %s", run.pk)
     if run.entry and run.entry.error_message:
         try:
             with transaction.atomic():

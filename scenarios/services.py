@@ -3,7 +3,6 @@
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -106,11 +105,10 @@ def start_timer(*, run: ScenarioRun, kind: str, block: str, seconds: float) -> S
     timer = ScenarioTimer.objects.create(
         run=run, kind=kind, block=block, due_at=timezone.now() + timedelta(seconds=seconds)
     )
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        from scenarios.tasks import fire_timer
+    from scenarios.tasks import schedule_timer
 
-        timer_id = timer.pk
-        transaction.on_commit(lambda: fire_timer.apply_async((timer_id,), countdown=seconds), robust=True)
+    timer_id = timer.pk
+    transaction.on_commit(lambda: schedule_timer(timer_id, delay=seconds), robust=True)
     return timer
 
 
@@ -169,3 +167,10 @@ def leave_queue(interaction: Interaction) -> None:
     from agentdesk.services import leave_queue as agentdesk_leave_queue
 
     agentdesk_leave_queue(interaction)
+
+
+def release_agents(interaction: Interaction, *, by: str) -> None:
+    """The scenario is over: take the chat out of the queue and free every agent holding it."""
+    from agentdesk.services import end_chat
+
+    end_chat(interaction=interaction, by=by, cause="UserHangup" if by == "customer" else "SystemHangup")

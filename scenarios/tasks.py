@@ -1,9 +1,11 @@
 """Celery tasks of the scenario engine: thin wrappers over scenarios.engine and services."""
 
 import logging
+import threading
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.conf import settings
+from django.db import OperationalError, connections, transaction
 
 from scenarios import services
 
@@ -47,3 +49,27 @@ def fire_timer(timer_id: int) -> None:
 
 def _wake(interaction_id: int, timer_id: int) -> None:
     transaction.on_commit(lambda: advance_scenario.delay(interaction_id, "timer", {"timer_id": timer_id}), robust=True)
+
+
+def schedule_timer(timer_id: int, *, delay: float) -> None:
+    """Fire the timer in `delay` seconds by a countdown task; beat's sweeper is the safety net.
+
+    Under the eager embedded default there is no worker and no beat: a timer thread stands
+    in (as for outbound retries), so `make run` still sends queue messages and ends Waits.
+    """
+    if fire_timer.app.conf.task_always_eager:
+        timer = threading.Timer(max(delay, 0) + 0.05, _fire_in_thread, args=(timer_id,))
+        timer.daemon = True
+        timer.start()
+    elif delay <= getattr(settings, "OUTBOUND_MAX_COUNTDOWN", 60):
+        # Longer countdowns would sit unacknowledged near Redis's visibility timeout.
+        fire_timer.apply_async((timer_id,), countdown=max(delay, 0))
+
+
+def _fire_in_thread(timer_id: int) -> None:
+    try:
+        fire_timer.delay(timer_id)
+    except Exception:
+        logger.exception("embedded firing of scenario timer %s failed", timer_id)
+    finally:
+        connections.close_all()

@@ -151,7 +151,7 @@ class FindAgent(BlockType):
 
 
 def _leave_queue(ctx) -> None:
-    from agentdesk.services import leave_queue
+    from scenarios.services import leave_queue
 
     leave_queue(ctx.interaction)
 
