@@ -1,0 +1,83 @@
+"""The send-rate limiter: GCRA reservations shared through Redis (and the in-process twin)."""
+
+import time
+
+import pytest
+
+from integrations import ratelimit
+from integrations.ratelimit import LocalLimiter, Rate, RedisLimiter
+
+
+@pytest.fixture(params=["redis", "local"])
+def limiter(request):
+    if request.param == "local":
+        yield LocalLimiter()
+        return
+    url = request.getfixturevalue("redis_url")
+    backend = RedisLimiter(url)
+    backend.reset()
+    yield backend
+    backend.reset()
+
+
+def slots(limiter, buckets, n, max_wait=60.0):
+    """Reserve n slots; the absolute times (monotonic clock) they were granted for."""
+    times = []
+    for _ in range(n):
+        start = time.monotonic()
+        reservation = limiter.reserve(buckets, int(max_wait * 1_000_000))
+        assert reservation.granted
+        times.append(start + reservation.wait)
+    return times
+
+
+def test_slots_of_one_account_are_spaced_by_the_rate(limiter):
+    times = slots(limiter, [("ratelimit:test:acct", Rate(25))], 20)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.04 - 0.003  # 25/s: one slot every 40 ms, whoever asks
+    assert times[-1] - times[0] >= 19 * 0.04 - 0.01
+
+
+def test_a_burst_is_allowed_then_the_chat_rate_applies(limiter):
+    buckets = [("ratelimit:test:chat", Rate(1, burst=3))]
+    reservations = [limiter.reserve(buckets, 10_000_000) for _ in range(5)]
+    assert [r.wait == 0 for r in reservations] == [True, True, True, False, False]
+    assert 0.9 < reservations[3].wait <= 1.0
+    assert 1.9 < reservations[4].wait <= 2.0
+
+
+def test_a_far_slot_is_refused_and_not_taken(limiter):
+    buckets = [("ratelimit:test:far", Rate(1))]
+    assert limiter.reserve(buckets, 0).granted
+    refused = limiter.reserve(buckets, 100_000)  # 0.1 s is not enough
+    assert not refused.granted and refused.wait > 0.9
+    later = limiter.reserve(buckets, 10_000_000)  # the refused one did not push it further
+    assert later.granted and later.wait <= 1.0
+
+
+def test_all_buckets_of_a_send_are_checked_together(limiter):
+    account, chat_a, chat_b = (
+        ("ratelimit:test:a", Rate(100)),
+        ("ratelimit:test:a:1", Rate(1)),
+        ("ratelimit:test:a:2", Rate(1)),
+    )
+    assert limiter.reserve([account, chat_a], 0).granted
+    assert not limiter.reserve([account, chat_a], 100_000).granted  # chat 1 is at its rate
+    other = limiter.reserve([account, chat_b], 100_000)  # chat 2 only waits for the account's slot
+    assert other.granted and other.wait <= 0.011
+
+
+def test_a_pause_holds_the_account(limiter):
+    bucket = ("ratelimit:test:paused", Rate(25))
+    limiter.pause(bucket[0], bucket[1], 2_000_000)
+    reservation = limiter.reserve([bucket], 10_000_000)
+    assert reservation.granted and 1.9 < reservation.wait <= 2.0
+
+
+def test_the_table_limits_telegram_per_bot_and_per_chat(settings, redis_url):
+    ratelimit.reset()
+    first = ratelimit.reserve(messenger="telegram", account_id="bot1", chat_id="7", max_wait=0)
+    burst = [ratelimit.reserve(messenger="telegram", account_id="bot1", chat_id="7", max_wait=5) for _ in range(3)]
+    assert first.granted and first.wait == 0
+    assert [r.wait < 0.2 for r in burst] == [True, True, False]  # the 4th to one chat waits ~1 s
+    ratelimit.reset()
