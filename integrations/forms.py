@@ -6,8 +6,12 @@ field keeps it, and the help text shows only "set, ends in …1234".
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from contactcenter.logging import mask_secret
 from integrations.models import IntegrationAccount, Messenger
@@ -16,20 +20,45 @@ SECRET_FIELDS = ("access_token", "signing_secret", "api_secret", "webhook_secret
 
 
 class VerifyTokenInput(forms.PasswordInput):
-    """The Facebook verify token input with its "Generate random token" button."""
-
-    template_name = "admin/integrations/widgets/verify_token.html"
+    """The Facebook verify token input with its "Generate random token" button: the button
+    fetches a fresh token from the admin and shows it in the field, to copy into the Facebook
+    app's Webhooks > Verify Token; it is stored when the form is saved."""
 
     def __init__(self, attrs=None):
         super().__init__(attrs, render_value=False)
 
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
+    def render(self, name, value, attrs=None, renderer=None):
+        field = super().render(name, None, attrs, renderer)
         try:
-            context["generate_url"] = reverse("admin:integrations_integrationaccount_generate_token")
+            url = reverse("admin:integrations_integrationaccount_generate_token")
         except NoReverseMatch:  # the form used outside the admin
-            context["generate_url"] = ""
-        return context
+            return field
+        input_id = (attrs or {}).get("id") or f"id_{name}"
+        return format_html(
+            '{}<button type="button" class="button" id="{}_generate" data-url="{}">Generate random token</button>'
+            "<script>{}</script>",
+            field,
+            input_id,
+            url,
+            mark_safe(_GENERATE_SCRIPT % {"id": json.dumps(input_id)}),  # noqa: S308 (our constant, JSON-quoted id)
+        )
+
+
+_GENERATE_SCRIPT = """
+(function () {
+  const input = document.getElementById(%(id)s);
+  const button = document.getElementById(%(id)s + "_generate");
+  button.addEventListener("click", async function () {
+    const csrf = button.form.querySelector("input[name=csrfmiddlewaretoken]").value;
+    const response = await fetch(button.dataset.url, {
+      method: "POST", headers: {"X-CSRFToken": csrf}, credentials: "same-origin"});
+    if (!response.ok) { button.textContent = "Generate random token (failed, try again)"; return; }
+    input.type = "text";
+    input.value = (await response.json()).token;
+    input.select();
+  });
+})();
+"""
 
 
 class WriteOnlyTextarea(forms.Textarea):
