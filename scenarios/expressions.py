@@ -9,7 +9,8 @@ evaluated over plain Python values; nothing is ever passed to eval. Grammar:
     primary := NUMBER | STRING | "$(" NAME ")" | FUNC "(" [expr ("," expr)*] ")" | "(" expr ")"
 
 Values are str, int or float. A variable whose text looks like a number is a number, so
-`=$(count)+1` counts. Mixing strings and numbers in + - * / is an error; tostring() converts.
+`=$(count)+1` counts, and an unset variable next to a number is 0.
+Mixing strings and numbers in + - * / is an error; tostring() converts.
 Input length, nesting depth, number size and string size are bounded.
 """
 
@@ -237,6 +238,9 @@ def _arith(op: str, left, right):
         if op != "+":
             raise ExpressionError(f'Strings can only be joined with "+", not "{op}".')
         return _check_string(left + right)
+    # An unset (empty) variable counts as 0 next to a number, so =$(n)+1 starts a counter.
+    left = 0 if left == "" and not isinstance(right, str) else left
+    right = 0 if right == "" and not isinstance(left, str) else right
     if isinstance(left, str) or isinstance(right, str):
         raise ExpressionError("Cannot mix a string and a number; use tostring() to convert the number.")
     if op == "+":
