@@ -228,3 +228,7 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
     def set_webhook_action(self, request, queryset):
         for account in queryset:
             self._set_webhook(request, account, bulk=True)
+
+
+# Outbound messages (a proxy of conversations.Message) are administered in their own module.
+from integrations import outbound_admin  # noqa: E402, F401

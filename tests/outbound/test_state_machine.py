@@ -1,0 +1,141 @@
+"""The outbound state machine, run in-process (eager tasks) against the simulator over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from conversations.models import Customer, Message
+from integrations import ratelimit
+from integrations.outbound import queue_text
+from integrations.tasks import send_message, sweep_outbound
+from simulator.models import ForcedError, SimRequest
+
+from .conftest import add_customer, link_account, received
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.fixture(autouse=True)
+def fresh_buckets(require_postgres):
+    ratelimit.reset()
+    yield
+    ratelimit.reset()
+
+
+def outbound(interaction, text: str, **fields) -> Message:
+    """An outbound row as queue_text writes it, without sending it yet."""
+    return Message.objects.create(
+        interaction=interaction,
+        account=interaction.account,
+        customer=interaction.customer,
+        direction="out",
+        sender=fields.pop("sender", "agent"),
+        text=text,
+        status=fields.pop("status", "queued"),
+        next_attempt_at=timezone.now(),
+        **fields,
+    )
+
+
+def test_queued_to_sent_and_a_repeated_task_sends_nothing_more(live_daphne):
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+
+    [message] = queue_text(interaction=interaction, text="only once", sender="agent")
+    send_message.delay(message.pk)  # a duplicated task
+    send_message.delay(message.pk)
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert message.attempts == 1
+    assert [m.text for m in received(sim)] == ["only once"]
+    assert message.platform_message_id == received(sim)[0].platform_message_id
+
+
+def test_a_message_waits_for_the_older_one_of_the_same_customer(live_daphne):
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+    first, second = outbound(interaction, "first"), outbound(interaction, "second")
+
+    assert send_message.delay(second.pk).get() == "queued"  # not before "first"
+    assert received(sim) == []
+
+    send_message.delay(first.pk)  # sending "first" hands "second" on
+    assert [m.text for m in received(sim)] == ["first", "second"]
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_the_sweeper_resends_a_message_left_sending_by_a_dead_worker(live_daphne, settings):
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.OUTBOUND_SENDING_TIMEOUT + 5)
+    stuck = outbound(interaction, "stuck", status="sending", attempts=1, sending_started_at=long_ago)
+    fresh = outbound(interaction, "in flight now", status="sending", attempts=1, sending_started_at=timezone.now())
+
+    sweep_outbound.delay()
+
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stuck.status, stuck.attempts) == ("sent", 2)
+    assert fresh.status == "sending"  # a live send is left alone
+    assert [m.text for m in received(sim)] == ["stuck"]
+
+
+def test_the_sweeper_sends_a_queued_message_whose_task_was_lost(live_daphne, settings):
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+    lost = outbound(interaction, "lost task")
+    Message.objects.filter(pk=lost.pk).update(
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=settings.OUTBOUND_QUEUED_GRACE + 1)
+    )
+
+    assert sweep_outbound.delay().get() == {"stuck": 0, "requeued": 1}
+    assert [m.text for m in received(sim)] == ["lost task"]
+
+
+def test_unavailable_past_the_attempt_limit_fails_with_the_platforms_words(live_daphne, settings):
+    settings.OUTBOUND_MAX_ATTEMPTS = 1
+    account, sim = link_account(live_daphne.url, forced_error=ForcedError.SERVER_ERROR)
+    interaction = add_customer(account, sim, 1)
+
+    [message] = queue_text(interaction=interaction, text="during an outage", sender="bot")
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert message.error_text == "Gave up after 1 attempts: Telegram answered 500: Internal Server Error"
+
+
+def test_facebook_outside_24_hours_without_the_permission_fails_with_a_reason(live_daphne):
+    account, sim = link_account(live_daphne.url)
+    account.messenger = "facebook"
+    account.save()
+    interaction = add_customer(account, sim, 1)
+    Customer.objects.filter(pk=interaction.customer_id).update(last_inbound_at=timezone.now() - dt.timedelta(hours=30))
+
+    [message] = queue_text(interaction=interaction, text="late reply", sender="agent")
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.FAILED
+    assert "24 hours" in message.error_text and "Human Agent" in message.error_text
+    assert not SimRequest.objects.exists()  # nothing went to the platform
+
+
+def test_admin_retry_sends_a_failed_message_again(live_daphne, admin_client):
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+    failed = outbound(interaction, "try me again", status="failed", attempts=8, error_text="Gave up")
+
+    page = admin_client.get("/admin/integrations/outboundmessage/?status__exact=failed")
+    assert page.status_code == 200
+    assert "Gave up" in page.text and "Sends per account, last 24 hours" in page.text
+
+    response = admin_client.post(
+        "/admin/integrations/outboundmessage/", {"action": "retry", "_selected_action": [failed.pk]}, follow=True
+    )
+    assert "1 message(s) queued again." in response.text
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("sent", 1)
+    assert [m.text for m in received(sim)] == ["try me again"]
