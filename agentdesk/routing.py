@@ -256,7 +256,7 @@ def dispatch_queue(agent: Agent) -> list[ChatAssignment]:
         if free <= 0:
             break
         entry = (
-            QueuedChat.objects.select_for_update(skip_locked=True)
+            QueuedChat.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("interaction", "service")
             .filter(pk=entry_id)
             .first()

@@ -147,9 +147,11 @@ def _log_out(agent: Agent, *, by=None, cause: str) -> None:
     """Withdraw pending offers (routing finds another agent), end live chats, log out."""
     if agent.state == State.LOGGED_OUT:
         return
-    for assignment in agent.assignments.select_for_update().filter(status__in=ChatAssignment.PENDING):
+    for assignment in agent.assignments.select_for_update(of=("self",)).filter(status__in=ChatAssignment.PENDING):
         _withdraw_offer(assignment, status=Status.CANCELLED)
-    for assignment in agent.assignments.select_for_update().select_related("service").filter(status=Status.ACTIVE):
+    for assignment in (
+        agent.assignments.select_for_update(of=("self",)).select_related("service").filter(status=Status.ACTIVE)
+    ):
         _end_active(assignment, cause="UserLogout")
         _fire(assignment.interaction_id, "chat_ended", {"by": "agent", "cause": "UserLogout"})
     _finish_wrap_ups(agent)
@@ -177,7 +179,9 @@ def offer_chat(*, interaction, agent_user, no_answer_timeout: int = 10, auto_ans
 
     agent = states.lock_agent(user_id=agent_user.pk)
     assignment = (
-        agent.assignments.select_for_update().filter(interaction=interaction, status__in=ChatAssignment.PENDING).first()
+        agent.assignments.select_for_update(of=("self",))
+        .filter(interaction=interaction, status__in=ChatAssignment.PENDING)
+        .first()
     )
     if assignment is None and accepts_chats(agent, holding_counts([agent.pk]).get(agent.pk, 0)):
         assignment = reserve(agent=agent, interaction=interaction)
@@ -220,7 +224,7 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
     agent = next(a for a in agents.values() if a.user_id == agent_user.pk)
     assignment = _own_assignment(agent, interaction_id, [Status.OFFERED])
     if assignment.origin == Origin.TRANSFER:
-        for other in ChatAssignment.objects.select_for_update().filter(
+        for other in ChatAssignment.objects.select_for_update(of=("self",)).filter(
             interaction_id=interaction_id, status=Status.ACTIVE
         ):
             _end_active(other, cause="Transferred", wrap_up=False, status=Status.TRANSFERRED)
@@ -257,7 +261,9 @@ def offer_timed_out(*, assignment_id: int, now: dt.datetime | None = None) -> bo
     if row is None:
         return False
     agent = states.lock_agent(user_id=row)
-    assignment = ChatAssignment.objects.select_for_update().filter(pk=assignment_id, status=Status.OFFERED).first()
+    assignment = (
+        ChatAssignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, status=Status.OFFERED).first()
+    )
     if assignment is None or assignment.offer_deadline is None or assignment.offer_deadline > now:
         return False
     _withdraw_offer(assignment, status=Status.MISSED)
@@ -337,7 +343,7 @@ def leave_queue(interaction) -> bool:
     removed, _ = QueuedChat.objects.filter(interaction=interaction).delete()
     for assignment in ChatAssignment.objects.filter(interaction=interaction, status__in=ChatAssignment.PENDING):
         agent = states.lock_agent(user_id=assignment.agent.user_id)
-        assignment = ChatAssignment.objects.select_for_update().get(pk=assignment.pk)
+        assignment = ChatAssignment.objects.select_for_update(of=("self",)).get(pk=assignment.pk)
         if assignment.status in ChatAssignment.PENDING:
             assignment.status = Status.CANCELLED
             assignment.ended_at = timezone.now()
@@ -403,7 +409,7 @@ def end_chat(*, interaction, by: str = "agent", cause: str = "UserHangup", agent
     for agent_id in sorted(set(holders.values_list("agent__user_id", flat=True))):
         agent = states.lock_agent(user_id=agent_id)
         for assignment in (
-            agent.assignments.select_for_update()
+            agent.assignments.select_for_update(of=("self",))
             .select_related("service")
             .filter(interaction=interaction, status__in=ChatAssignment.HOLDING)
         ):
@@ -463,7 +469,9 @@ def acw_expired(*, assignment_id: int, now: dt.datetime | None = None) -> bool:
     if user_id is None:
         return False
     agent = states.lock_agent(user_id=user_id)
-    assignment = ChatAssignment.objects.select_for_update().filter(pk=assignment_id, status=Status.WRAP_UP).first()
+    assignment = (
+        ChatAssignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, status=Status.WRAP_UP).first()
+    )
     if assignment is None or assignment.acw_deadline is None or assignment.acw_deadline > now:
         return False
     assignment.status = Status.DONE
