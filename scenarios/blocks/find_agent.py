@@ -3,7 +3,9 @@
 Required skills are the entry's service skill plus the block's extra skills. Escalation
 intervals run one after another; each has a length and looser criteria (a lower minimum
 level, or the extra skills dropped). After the last interval the Timeout exit is taken
-(a last interval of 0 seconds waits until an agent is found).
+(a last interval of 0 seconds waits until an agent is found). When nobody logged in meets
+an interval's criteria, the next interval starts at once; No Agents means nobody meets even
+the loosest.
 """
 
 import math
@@ -121,16 +123,21 @@ class FindAgent(BlockType):
         return skill_ids, int(step.get("min_level") or 1)
 
     def _route(self, ctx):
+        """Ask routing; when nobody logged in meets these criteria, loosen them at once."""
         from agentdesk.routing import find_agent
 
-        skill_ids, min_level = self._criteria(ctx)
-        return find_agent(
-            interaction=ctx.interaction,
-            skill_ids=skill_ids,
-            priority=int(ctx.settings.get("priority") or 0),
-            min_level=min_level,
-            service=ctx.service,
-        )
+        while True:
+            skill_ids, min_level = self._criteria(ctx)
+            result = find_agent(
+                interaction=ctx.interaction,
+                skill_ids=skill_ids,
+                priority=int(ctx.settings.get("priority") or 0),
+                min_level=min_level,
+                service=ctx.service,
+            )
+            if not result.no_agents or ctx.state["interval"] + 1 >= len(ctx.settings.get("intervals") or [{}]):
+                return result
+            ctx.state["interval"] += 1
 
     def _arm_interval(self, ctx):
         intervals = ctx.settings.get("intervals") or []
