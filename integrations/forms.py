@@ -147,6 +147,11 @@ class FacebookAccountForm(AccountForm):
     labels = {
         "username": ("Page Username", "The exact username of your Facebook Page, without the @."),
         "page_id": ("Page ID", "The exact page ID for your Facebook Page."),
+        "application_id": (
+            "App ID",
+            "Optional: your Facebook app's ID. With it, Set Webhook also registers the app's Callback URL and "
+            "Verify Token; without it, enter them in the App Dashboard (Webhooks) yourself.",
+        ),
         "allow_human_agent_tag": (
             "Human Agent tag",
             "The app has the Human Agent permission: agents may reply up to 7 days after the customer's last message.",
@@ -173,6 +178,7 @@ class FacebookAccountForm(AccountForm):
             "access_token",
             "webhook_secret",
             "signing_secret",
+            "application_id",
             "allow_human_agent_tag",
             "enabled",
             "api_base_url",

@@ -42,7 +42,7 @@ class IntegrationAccount(models.Model):
         help_text="Telegram bot username, Viber public account name or Facebook page username.",
     )
     page_id = models.CharField(max_length=64, blank=True, help_text="Facebook Page ID.")
-    application_id = models.CharField(max_length=64, blank=True, help_text="Vonage application ID.")
+    application_id = models.CharField(max_length=64, blank=True, help_text="Vonage application ID or Facebook App ID.")
     api_key = models.CharField(max_length=64, blank=True, help_text="Vonage API key.")
     sender_id = models.CharField(max_length=64, blank=True, help_text="Vonage: our sender number (E.164, digits only).")
 
@@ -178,6 +178,8 @@ def _facebook_rules(account):
         yield "username", "A page username has at least 5 letters, digits or periods."
     if account.page_id and not DIGITS_RE.match(account.page_id):
         yield "page_id", "The Page ID is a number (Page settings > About > Page ID)."
+    if account.application_id and not DIGITS_RE.match(account.application_id):
+        yield "application_id", "The App ID is a number (App Dashboard > Settings > Basic)."
 
 
 def _line_rules(account):

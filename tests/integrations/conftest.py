@@ -36,6 +36,8 @@ def account_fields_for(sim_account) -> dict:
             "access_token": sim_account.token,
             "signing_secret": sim_account.secret,
             "webhook_secret": sim_account.webhook_secret or "verify-token-123456",
+            # With the App ID, Set Webhook also registers the app's callback (Meta's handshake).
+            "application_id": sim_account.app_id,
         }
     if platform == Messenger.LINE:
         return {"access_token": sim_account.token, "signing_secret": sim_account.secret}

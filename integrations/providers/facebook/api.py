@@ -29,8 +29,8 @@ _UNREACHABLE_CODES = {551}
 _TEMPORARY_CODES = {1, 2}
 
 
-def _call(account, method: str, path: str, *, params=None, json=None, timeout=None) -> dict[str, Any]:
-    params = {**(params or {}), "access_token": account.access_token}
+def _call(account, method: str, path: str, *, params=None, json=None, timeout=None, token=None) -> dict[str, Any]:
+    params = {**(params or {}), "access_token": token or account.access_token}
     url = f"{account.api_base}/{path.lstrip('/')}"
     response = http.call(method, url, platform=PLATFORM, params=params, json=json, timeout=timeout)
     body = http.json_body(response)
@@ -57,10 +57,30 @@ def _error(response, body: dict[str, Any]) -> PlatformError:
 
 
 def set_webhook(account, url: str) -> WebhookStatus:
-    """Subscribe our app to the page. The callback URL and verify token are set once per
-    app in the App Dashboard (Webhooks); only fields subscribed at both levels arrive."""
+    """Register the app's callback URL and verify token (when the App ID is known; Meta then
+    calls our hub.challenge handshake), then subscribe the app to the page. Only fields
+    subscribed at both levels arrive."""
+    if account.application_id:
+        _call(
+            account,
+            "POST",
+            f"{account.application_id}/subscriptions",
+            params={
+                "object": "page",
+                "callback_url": url,
+                "verify_token": account.webhook_secret,
+                "fields": SUBSCRIBED_FIELDS,
+            },
+            token=f"{account.application_id}|{account.signing_secret}",  # the app access token
+        )
     _call(account, "POST", f"{account.page_id}/subscribed_apps", params={"subscribed_fields": SUBSCRIBED_FIELDS})
-    return WebhookStatus(url=url, ok=True, message="The app is subscribed to the page's messages")
+    if account.application_id:
+        return WebhookStatus(url=url, ok=True, message="Callback URL verified and the page is subscribed")
+    return WebhookStatus(
+        url=url,
+        ok=True,
+        message="The page is subscribed; set this Callback URL and the Verify Token in the App Dashboard (Webhooks)",
+    )
 
 
 def webhook_info(account, *, timeout=None) -> WebhookStatus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from integrations.providers import http
@@ -16,6 +17,7 @@ from integrations.providers.base import (
 )
 
 PLATFORM = "LINE"
+_RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2b1e-4c55-4a43-9a8e-2f0d3c1e5b7a")
 TEXT_LIMIT = 5000  # UTF-16 code units
 
 
@@ -87,7 +89,7 @@ def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -
         "POST",
         "v2/bot/message/push",
         json={"to": to, "messages": [{"type": "text", "text": text}]},
-        headers={"X-Line-Retry-Key": idempotency_key},
+        headers={"X-Line-Retry-Key": _retry_key(idempotency_key)},
     )
     if response.status_code == 409:  # already accepted under this key: it was sent
         sent = http.json_body(response).get("sentMessages") or [{}]
@@ -96,6 +98,14 @@ def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -
     body = _checked(response)
     sent = body.get("sentMessages") or [{}]
     return SentMessage(platform_message_id=str(sent[0].get("id") or ""))
+
+
+def _retry_key(idempotency_key: str) -> str:
+    """LINE wants a UUID; any other key maps to the same UUID every time."""
+    try:
+        return str(uuid.UUID(idempotency_key))
+    except ValueError:
+        return str(uuid.uuid5(_RETRY_KEY_NAMESPACE, idempotency_key))
 
 
 def fetch_profile(account, external_id: str) -> Profile | None:
