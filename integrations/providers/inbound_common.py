@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 from typing import Any
 
 from integrations.providers.base import MalformedPayload, WebhookRejected
@@ -41,15 +42,37 @@ def hmac_sha256_base64(key: bytes, body: bytes) -> str:
     return base64.b64encode(hmac_sha256(key, body)).decode()
 
 
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError("non-finite number")
+    return value
+
+
+def _no_constants(literal: str):
+    raise ValueError(f"{literal} is not JSON")
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL text and jsonb cannot hold NUL: drop it rather than fail the delivery forever."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def load_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or MalformedPayload."""
+    """The body as a JSON object (strict: no NaN/Infinity; NUL characters dropped), or MalformedPayload."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(body, parse_float=_finite, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedPayload(f"body is not JSON: {exc.__class__.__name__}") from None
     if not isinstance(data, dict):
         raise MalformedPayload("body is not a JSON object")
-    return data
+    return _without_nul(data)
 
 
 def obj(data: Any, key: str, *, required: bool = True) -> dict[str, Any]:

@@ -1,0 +1,231 @@
+"""What ingest does around the rows: the scenario hand-off and desktop hints after commit,
+receipts that never go backwards, customers who leave and come back, and a database that
+fails in the middle of a delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.test import Client
+
+from conversations.models import Customer, Interaction, Message, ProcessedEvent
+from conversations.realtime import interaction_group
+from scenarios.models import ScenarioRun
+from tests.integrations.webhook_support import fixture_body, json_body, post_webhook, webhook_account
+from tests.scenarios.conftest import make_entry
+
+pytestmark = pytest.mark.django_db
+WAIT_A_WHILE = [("hold", "wait", {"seconds": 600}, {})]
+
+
+@pytest.fixture
+def client():
+    return Client(enforce_csrf_checks=True)
+
+
+def telegram_update(update_id: int, **message) -> bytes:
+    sender = {"id": 555, "first_name": "Ana", "last_name": "Lee", "username": "analee", "language_code": "en"}
+    body = {"message_id": update_id, "date": 1700000000, "from": sender, "chat": {"id": 555, "type": "private"}}
+    return json_body({"update_id": update_id, "message": {**body, **message}})
+
+
+def test_a_new_customer_message_is_handed_to_the_scenario_engine_after_commit(
+    client, django_capture_on_commit_callbacks
+):
+    account = webhook_account("telegram")
+    make_entry(WAIT_A_WHILE, account=account)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_webhook(client, account, telegram_update(10, text="I need help")).status_code == 200
+
+    message = Message.objects.get(direction="in")
+    run = ScenarioRun.objects.get(interaction=message.interaction)
+    assert run.last_message_id == message.pk
+    assert run.variables["item.message"] == "I need help"
+    assert run.variables["item.firstName"] == "Ana"
+
+
+def test_nothing_reaches_the_engine_before_the_transaction_commits(client, django_capture_on_commit_callbacks):
+    account = webhook_account("telegram")
+    make_entry(WAIT_A_WHILE, account=account)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert post_webhook(client, account, telegram_update(11, text="hi")).status_code == 200
+    assert callbacks  # the hand-off waits for the commit
+    assert not ScenarioRun.objects.exists()
+
+
+def test_a_customer_who_unfollows_ends_the_chat_and_a_new_one_starts_when_they_return(
+    client, django_capture_on_commit_callbacks
+):
+    account = webhook_account("line")
+    make_entry(WAIT_A_WHILE, account=account)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(client, account, fixture_body("line", "text__basic"))
+    first_chat = Interaction.objects.get()
+    assert ScenarioRun.objects.get(interaction=first_chat).state == ScenarioRun.State.WAITING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_webhook(client, account, fixture_body("line", "unfollow__basic")).status_code == 200
+    first_chat.refresh_from_db()
+    customer = Customer.objects.get()
+    assert first_chat.status == "closed" and customer.unreachable_at is not None
+    assert "unfollow" in customer.unreachable_reason
+    assert ScenarioRun.objects.get(interaction=first_chat).state == ScenarioRun.State.FINISHED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(client, account, fixture_body("line", "follow__unblocked"))
+        post_webhook(client, account, fixture_body("line", "batched__three_events"))
+    customer.refresh_from_db()
+    assert customer.unreachable_at is None
+    second_chat = Interaction.objects.get(status="open", customer=customer)
+    assert second_chat.pk != first_chat.pk
+    assert list(second_chat.messages.values_list("text", flat=True)) == ["one", "two"]
+
+
+def _outbound(account, platform_message_id: str, status: str) -> Message:
+    customer = Customer.objects.create(account=account, external_id="447700900001")
+    interaction = Interaction.objects.create(account=account, customer=customer)
+    return Message.objects.create(
+        interaction=interaction,
+        account=account,
+        customer=customer,
+        direction="out",
+        sender="agent",
+        text="Hi",
+        status=status,
+        platform_message_id=platform_message_id,
+    )
+
+
+def test_receipts_only_move_a_message_forward(client):
+    account = webhook_account("nexmo")
+    ours = _outbound(account, "d8f86df1-dec6-442f-870a-2241be27d721", "sent")
+    for fixture, expected in [
+        ("status__read", "read"),
+        ("status__delivered", "read"),  # a late delivery receipt does not undo the read
+        ("status__submitted", "read"),
+        ("status__rejected", "read"),  # nor does a late failure
+    ]:
+        assert post_webhook(client, account, fixture_body("nexmo", fixture)).status_code == 200
+        ours.refresh_from_db()
+        assert ours.status == expected, fixture
+    assert ours.read_at is not None and ours.delivered_at is not None and ours.error_text == ""
+
+
+def test_a_failure_before_delivery_is_recorded_with_the_platform_reason(client):
+    account = webhook_account("nexmo")
+    ours = _outbound(account, "d8f86df1-dec6-442f-870a-2241be27d721", "sent")
+    assert post_webhook(client, account, fixture_body("nexmo", "status__rejected")).status_code == 200
+    ours.refresh_from_db()
+    assert ours.status == "failed" and "Invalid recipient number" in ours.error_text
+    assert post_webhook(client, account, fixture_body("nexmo", "status__delivered")).status_code == 200
+    ours.refresh_from_db()
+    assert ours.status == "failed"
+
+
+def test_a_receipt_for_a_message_we_do_not_know_changes_nothing(client):
+    account = webhook_account("viber")
+    assert post_webhook(client, account, fixture_body("viber", "seen__basic")).status_code == 200
+    assert not Message.objects.exists() and not Customer.objects.exists()
+    assert ProcessedEvent.objects.get().kind == "read"
+
+
+def test_facebook_entries_for_another_page_are_not_taken(client):
+    account = webhook_account("facebook", page_id="999")
+    assert post_webhook(client, account, fixture_body("facebook", "text__basic")).status_code == 200
+    assert not Message.objects.exists()
+
+
+def test_later_messages_refresh_the_profile_but_blanks_do_not_erase_it(client):
+    account = webhook_account("telegram")
+    post_webhook(client, account, telegram_update(20, text="one"))
+    renamed = json.loads(telegram_update(21, text="two"))
+    renamed["message"]["from"] = {"id": 555, "first_name": "Anna"}  # no last name, no username
+    post_webhook(client, account, json_body(renamed))
+    customer = Customer.objects.get()
+    assert (customer.first_name, customer.last_name, customer.username) == ("Anna", "Lee", "analee")
+    assert customer.last_inbound_at is not None
+
+
+@pytest.mark.parametrize(
+    ("message", "status", "stored_text"),
+    [
+        ({"text": "a\u0000b"}, 200, "ab"),  # PostgreSQL text cannot hold NUL
+        ({"text": "x", "date": 10**300}, 200, "x"),  # an impossible date is dropped, not fatal
+        ({"text": "x" * 70000}, 200, "x" * 70000),
+        ({"location": {"latitude": float("nan"), "longitude": 1.0}}, 400, None),
+    ],
+    ids=["nul", "huge date", "long text", "nan"],
+)
+def test_hostile_values_are_cleaned_or_refused_never_a_server_error(client, message, status, stored_text):
+    account = webhook_account("telegram")
+    body = telegram_update(30, **message)
+    assert post_webhook(client, account, body).status_code == status
+    assert list(Message.objects.values_list("text", flat=True)) == ([stored_text] if stored_text else [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_mid_delivery_answers_503_stores_nothing_and_the_retry_succeeds(require_postgres):
+    """A real error raised by PostgreSQL while the message row is written (a trigger)."""
+    account = webhook_account("viber")
+    body = fixture_body("viber", "text__basic")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION hooks_test_fail() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER hooks_test_fail BEFORE INSERT ON conversations_message "
+            "FOR EACH ROW EXECUTE FUNCTION hooks_test_fail()"
+        )
+    try:
+        assert post_webhook(Client(), account, body).status_code == 503
+        assert not ProcessedEvent.objects.exists() and not Customer.objects.exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER hooks_test_fail ON conversations_message")
+            cursor.execute("DROP FUNCTION hooks_test_fail()")
+    assert post_webhook(Client(), account, body).status_code == 200  # the platform's retry
+    assert list(Message.objects.values_list("text", flat=True)) == ["Hello"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_desktop_gets_a_hint_for_new_messages_and_receipts(redis_url):
+    account = webhook_account("viber")
+    customer = Customer.objects.create(account=account, external_id="01234567890A=")
+    chat = Interaction.objects.create(account=account, customer=customer)
+    ours = Message.objects.create(
+        interaction=chat,
+        account=account,
+        customer=customer,
+        direction="out",
+        sender="agent",
+        text="Hi",
+        status="sent",
+        platform_message_id="5741311803571721087",
+    )
+    layer = get_channel_layer()
+
+    async def listen() -> list[dict]:
+        channel = await layer.new_channel()
+        await layer.group_add(interaction_group(chat.pk), channel)
+        for fixture in ("text__basic", "delivered__basic"):
+            response = await sync_to_async(post_webhook)(Client(), account, fixture_body("viber", fixture))
+            assert response.status_code == 200
+        hints = [await asyncio.wait_for(layer.receive(channel), 10) for _ in range(2)]
+        await layer.group_discard(interaction_group(chat.pk), channel)
+        return hints
+
+    hints = async_to_sync(listen)()
+    inbound = Message.objects.get(direction="in")
+    assert {(hint["message_id"], hint["status"]) for hint in hints} == {
+        (inbound.pk, "received"),
+        (ours.pk, "delivered"),
+    }
+    assert all(hint["type"] == "message.changed" and hint["interaction_id"] == chat.pk for hint in hints)
