@@ -3,8 +3,8 @@
 Each event is handled in one database transaction with the run row locked (SELECT ... FOR
 UPDATE), so two workers holding events of the same chat take turns, and an event the run is
 not waiting for (a duplicate, a stale timer, a second "agent_found") changes nothing.
-Customer messages are deduplicated by id (a run remembers the last one it saw); timers by
-the run's list of live timer ids. Everything a block sends is written as queued Message rows
+Customer messages are taken in id order and deduplicated by id (a run remembers the last one
+it saw); timers by the run's list of live timer ids. Everything a block sends is written as queued Message rows
 in this transaction and handed to Celery on commit, so a rolled-back step sends nothing and
 a committed one is never run again.
 """
@@ -132,35 +132,45 @@ def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
         run = ScenarioRun.objects.select_for_update().get(interaction_id=interaction_id)
         _dispatch(run, "customer_message", data)
         return run
-    _note_message(run, data)
+    messages = _unseen_messages(run, data)
+    if messages:  # the oldest unseen message starts the run; later ones are events to it
+        _note_message(run, messages.pop(0))
     if first is None:
         _finish(run, interaction, "scenario_empty")
-    else:
-        _run_from(run, interaction, first, enter=True)
+        return run
+    _run_from(run, interaction, first, enter=True)
+    for message in messages:
+        _deliver_message(run, interaction, message)
     return run
 
 
 def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
-    if run.state in (ScenarioRun.State.FINISHED, ScenarioRun.State.FAILED):
+    if _ended(run):
         logger.info("event %s for ended run %s ignored", event, run.pk)
         return
-    if event == "customer_message" and not _note_message(run, data):
-        return  # a message the run has already seen
+    interaction = Interaction.objects.select_related("customer", "account").get(pk=run.interaction_id)
+    if event == "customer_message":
+        # Messages are taken in id order: an event for a later message first takes any
+        # earlier one not seen yet, and the event for that earlier one is then a no-op.
+        for message in _unseen_messages(run, data):
+            _deliver_message(run, interaction, message)
+        return
     payload = dict(data)
     if event == "timer":
         timer = _live_timer(run, data)
         if timer is None:
             return
         payload["timer"] = timer
-    interaction = Interaction.objects.select_related("customer", "account").get(pk=run.interaction_id)
     if event not in run.waiting_for:
         if event == "chat_ended":  # the customer or the system ended the chat mid-flow
             _finish(run, interaction, "customer_left" if data.get("by") == "customer" else "chat_ended")
-        elif event == "customer_message":
-            run.save(update_fields=["variables", "last_message_id", "updated_at"])
         else:
             logger.info("run %s at %s is not waiting for %s; ignored", run.pk, run.current_block, event)
         return
+    _resume(run, interaction, event, payload)
+
+
+def _resume(run: ScenarioRun, interaction: Interaction, event: str, payload: dict) -> None:
     block = run.scenario.blocks.filter(key=run.current_block).first()
     if block is None:
         _fail(run, interaction, f'The current block "{run.current_block}" no longer exists.')
@@ -168,16 +178,36 @@ def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
     _run_from(run, interaction, block, enter=False, event=event, data=payload)
 
 
-def _note_message(run: ScenarioRun, data: dict) -> bool:
-    """Record a customer message in item.message; False when the run has seen it already."""
-    message_id = int(data.get("message_id") or 0)
-    if message_id and message_id <= run.last_message_id:
-        return False
-    message = Message.objects.filter(pk=message_id, interaction_id=run.interaction_id).first()
-    if message is not None:
-        run.last_message_id = message.pk
-        run.variables["item.message"] = message.text
-    return True
+def _ended(run: ScenarioRun) -> bool:
+    return run.state in (ScenarioRun.State.FINISHED, ScenarioRun.State.FAILED)
+
+
+def _unseen_messages(run: ScenarioRun, data: dict) -> list[Message]:
+    """Customer messages of the chat after the last one the run saw, up to this event's."""
+    return list(
+        Message.objects.filter(
+            interaction_id=run.interaction_id,
+            direction=Message.Direction.INBOUND,
+            sender=Message.Sender.CUSTOMER,
+            pk__gt=run.last_message_id,
+            pk__lte=int(data.get("message_id") or 0),
+        ).order_by("pk")
+    )
+
+
+def _note_message(run: ScenarioRun, message: Message) -> None:
+    run.last_message_id = message.pk
+    run.variables["item.message"] = message.text
+
+
+def _deliver_message(run: ScenarioRun, interaction: Interaction, message: Message) -> None:
+    if _ended(run):
+        return
+    _note_message(run, message)
+    if "customer_message" in run.waiting_for:
+        _resume(run, interaction, "customer_message", {"message_id": message.pk})
+    else:
+        run.save(update_fields=["variables", "last_message_id", "updated_at"])
 
 
 def _live_timer(run: ScenarioRun, data: dict) -> ScenarioTimer | None:

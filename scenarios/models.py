@@ -226,6 +226,14 @@ class ScenarioEntry(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        from scenarios.validation import validate_scenario
+
+        if self.scenario_id:
+            errors = validate_scenario(self.scenario)
+            if errors:
+                raise ValidationError({"scenario": [f'"{self.scenario}" does not validate: {e}' for e in errors[:5]]})
+
 
 class AccountAssignment(models.Model):
     """An integration account attached to exactly one scenario entry or one service."""

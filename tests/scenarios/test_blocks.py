@@ -340,3 +340,22 @@ def test_a_duplicate_customer_message_is_a_no_op(chat):
     assert run_of(interaction).current_block == "ask2"
     customer_writes(interaction, "two")
     assert bot_texts(interaction) == ["one/two"]
+
+
+def test_messages_are_taken_in_arrival_order_even_when_their_events_are_not(chat):
+    from tests.scenarios.test_engine_locking import inbound
+
+    interaction = chat(
+        [
+            ("ask", "request_input", {"variable": "a"}, {"next": "ask2"}),
+            ("ask2", "request_input", {"variable": "b"}, {"next": "done"}),
+            say("done", "$(a)/$(b)"),
+            EXIT,
+        ]
+    )
+    customer_writes(interaction, "start")
+    first, second = inbound(interaction, "one"), inbound(interaction, "two")
+    event = "customer_message"
+    engine.handle_event(interaction_id=interaction.pk, event=event, data={"message_id": second.pk})
+    engine.handle_event(interaction_id=interaction.pk, event=event, data={"message_id": first.pk})
+    assert bot_texts(interaction) == ["one/two"]
