@@ -39,12 +39,12 @@ def send_reply(*, agent_user, interaction_id: int, text: str, split: bool = True
 
 def mark_read(*, agent_user, interaction_id: int, message_id: int) -> None:
     """The agent saw the chat up to `message_id`: later inbound messages count as unread."""
-    ChatAssignment.objects.filter(
-        Q(last_read_message_id__lt=message_id),
-        agent__user_id=agent_user.pk,
-        interaction_id=interaction_id,
-        status__in=VISIBLE,
-    ).update(last_read_message_id=message_id)
+    mine = ChatAssignment.objects.filter(
+        agent__user_id=agent_user.pk, interaction_id=interaction_id, status__in=VISIBLE
+    )
+    if not mine.exists():
+        raise NotYourChat("This chat is not yours, or it has moved on.")
+    mine.filter(Q(last_read_message_id__lt=message_id)).update(last_read_message_id=message_id)
 
 
 def transfer(

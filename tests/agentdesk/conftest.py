@@ -37,7 +37,12 @@ class Desk:
 
     def account(self, messenger: str = "telegram") -> IntegrationAccount:
         return IntegrationAccount.objects.create(
-            messenger=messenger, name=f"{messenger} {next(_seq)}", access_token="123:token", username="demo_bot"
+            messenger=messenger,
+            name=f"{messenger} {next(_seq)}",
+            access_token="123:token",
+            username="demo_bot",
+            # Nothing listens there: a reply's send fails fast instead of leaving the machine.
+            api_base_url="http://127.0.0.1:9",
         )
 
     def chat(self, *, customer: str = "", text: str = "Hello", account=None, first_name: str = "Ana", last_name="Lima"):

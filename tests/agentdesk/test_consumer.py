@@ -1,0 +1,142 @@
+"""The desktop socket through the real ASGI stack (session auth, origin check, routes).
+
+Authorization: only logged-in agents connect, and every action is checked against the
+agent's own chats: another agent's chat id is refused and nothing changes.
+"""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+
+from agentdesk import routing, services
+from agentdesk.models import ChatAssignment
+from contactcenter.asgi import application
+from conversations.models import Message
+from conversations.realtime import publish_message
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def communicator_for(user=None):
+    headers = [ORIGIN]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return WebsocketCommunicator(application, "/ws/agent/", headers=headers)
+
+
+async def receive_until(comm, predicate, *, limit=30):
+    """Read frames until one matches; the others (snapshots pushed by hints) are skipped."""
+    for _ in range(limit):
+        frame = await comm.receive_json_from(timeout=10)
+        if predicate(frame):
+            return frame
+    raise AssertionError("no matching frame")
+
+
+def is_error(frame):
+    return frame["type"] == "error"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_anonymous_socket_is_refused():
+    async def scenario():
+        comm = communicator_for()
+        connected, code = await comm.connect()
+        assert not connected and code == 4401
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_user_who_is_not_an_agent_is_refused():
+    user = get_user_model().objects.create_user("visitor", password="a-long-password-1")
+
+    comm = communicator_for(user)
+
+    async def scenario():
+        connected, code = await comm.connect()
+        assert not connected and code == 4403
+
+    async_to_sync(scenario)()
+
+
+def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx):
+    service = desk_tx.service()
+    ann = desk_tx.agent("ann", skills={service.skill: 90})
+    bob = desk_tx.agent("bob", skills={service.skill: 10})
+    chat = desk_tx.chat(text="My order is late")
+    routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
+    services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
+
+    bob_comm, ann_comm = communicator_for(bob.user), communicator_for(ann.user)
+
+    async def as_bob():
+        comm = bob_comm
+        connected, _ = await comm.connect()
+        assert connected
+        snapshot = await receive_until(comm, lambda f: f["type"] == "snapshot")
+        assert snapshot["chats"] == []  # ann's offer is not shown to bob
+        for action, extra in [
+            ("accept", {}),
+            ("reject", {}),
+            ("send", {"text": "hijack"}),
+            ("end_chat", {}),
+            ("wrap_up", {"notes": "x", "finish": True}),
+            ("transfer", {"to_agent_id": ann.pk}),
+            ("read", {"message_id": 1}),
+            ("history", {}),
+        ]:
+            await comm.send_json_to({"action": action, "request_id": action, "interaction_id": chat.pk, **extra})
+            frame = await receive_until(comm, lambda f, a=action: f.get("request_id") == a)
+            assert frame["type"] == "error" and frame["error"] == "not_your_chat", (action, frame)
+        await comm.send_json_to({"action": "sync", "request_id": "s", "last_ids": {str(chat.pk): 0}})
+        await receive_until(comm, lambda f: f.get("request_id") == "s")
+        await comm.disconnect()
+
+    async_to_sync(as_bob)()
+    assert ChatAssignment.objects.get(interaction=chat).status == ChatAssignment.Status.OFFERED
+    assert not Message.objects.filter(text="hijack").exists()
+
+    async def as_ann():
+        comm = ann_comm
+        assert (await comm.connect())[0]
+        snapshot = await receive_until(comm, lambda f: f["type"] == "snapshot")
+        [offer] = snapshot["chats"]
+        assert (offer["status"], offer["first_message"], offer["service"]["name"]) == (
+            "offered",
+            "My order is late",
+            "Support",
+        )
+        assert offer["customer"]["name"] == "Ana Lima" and offer["messenger"] == "telegram"
+
+        await comm.send_json_to({"action": "accept", "request_id": "a", "interaction_id": chat.pk})
+        ack = await receive_until(comm, lambda f: f.get("request_id") == "a")
+        assert ack["type"] == "ack"
+        await comm.send_json_to({"action": "sync", "request_id": "s", "last_ids": {}})
+        first = await receive_until(comm, lambda f: f["type"] == "message")
+        assert first["message"]["text"] == "My order is late"
+
+        await comm.send_json_to({"action": "send", "request_id": "r", "interaction_id": chat.pk, "text": "On it!"})
+        await receive_until(comm, lambda f: f.get("request_id") == "r" and f["type"] == "ack")
+
+        # A customer message committed later reaches the desktop through the channel layer.
+        def customer_writes():
+            with transaction.atomic():
+                message = desk_tx.customer_says(chat, "Thanks")
+            publish_message(message)
+
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(customer_writes)()
+        pushed = await receive_until(comm, lambda f: f["type"] == "message" and f["message"]["text"] == "Thanks")
+        assert pushed["message"]["direction"] == "in"
+        await comm.disconnect()
+
+    async_to_sync(as_ann)()
+    reply = Message.objects.get(text="On it!")
+    assert (reply.direction, reply.sender_user) == ("out", ann.user)
