@@ -1,1 +1,182 @@
-"""Admin of this app."""
+"""Admin of skills, teams, hours, services, scenario entries, scenarios and their runs."""
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from scenarios.admin_forms import (
+    AccountAssignmentForm,
+    AccountAssignmentFormSet,
+    BlockForm,
+    BlockFormSet,
+    HoursOfOperationForm,
+    block_types_reference,
+)
+from scenarios.blocks import REGISTRY
+from scenarios.diagram import render_svg
+from scenarios.models import (
+    AccountAssignment,
+    Block,
+    Disposition,
+    Holiday,
+    HoursOfOperation,
+    Scenario,
+    ScenarioEntry,
+    ScenarioRun,
+    Service,
+    ServiceTeam,
+    Skill,
+    Team,
+    WeeklyHours,
+)
+from scenarios.validation import validate_scenario
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "description"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A service skill follows its service: renamed with it, never edited by hand.
+        return ["name", "kind"] if obj is not None and obj.kind == Skill.Kind.SERVICE else []
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "kind":
+            kwargs["choices"] = [(k, label) for k, label in Skill.Kind.choices if k != Skill.Kind.SERVICE]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "description"]
+    search_fields = ["name"]
+
+
+class WeeklyHoursInline(admin.TabularInline):
+    model = WeeklyHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(HoursOfOperation)
+class HoursOfOperationAdmin(admin.ModelAdmin):
+    form = HoursOfOperationForm
+    list_display = ["name", "time_zone"]
+    inlines = [WeeklyHoursInline, HolidayInline]
+
+
+class AccountAssignmentInline(admin.TabularInline):
+    model = AccountAssignment
+    form = AccountAssignmentForm
+    formset = AccountAssignmentFormSet
+    fields = ["account"]
+    extra = 0
+    verbose_name = "messenger account"
+    verbose_name_plural = "messenger accounts (at most one per messenger type)"
+
+
+class ServiceAccountInline(AccountAssignmentInline):
+    fk_name = "service"
+    verbose_name_plural = "outbound messenger accounts (at most one per messenger type)"
+
+
+class EntryAccountInline(AccountAssignmentInline):
+    fk_name = "entry"
+
+
+class DispositionInline(admin.TabularInline):
+    model = Disposition
+    extra = 0
+
+
+class ServiceTeamInline(admin.TabularInline):
+    model = ServiceTeam
+    extra = 0
+    verbose_name_plural = "assigned teams (members get the service skill at this level)"
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "skill", "hours_of_operation", "use_dispositions"]
+    fields = ["name", "skill", "hours_of_operation", "use_dispositions"]
+    readonly_fields = ["skill"]
+    inlines = [ServiceTeamInline, DispositionInline, ServiceAccountInline]
+
+
+@admin.register(ScenarioEntry)
+class ScenarioEntryAdmin(admin.ModelAdmin):
+    list_display = ["name", "scenario", "service", "hours_of_operation", "enabled", "accounts"]
+    list_filter = ["enabled"]
+    fields = ["name", "enabled", "scenario", "service", "hours_of_operation", "error_message"]
+    inlines = [EntryAccountInline]
+
+    @admin.display(description="Accounts")
+    def accounts(self, obj):
+        return ", ".join(str(a.account) for a in obj.account_assignments.select_related("account"))
+
+
+class BlockInline(admin.StackedInline):
+    model = Block
+    form = BlockForm
+    formset = BlockFormSet
+    extra = 0
+    ordering = ["order", "id"]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "block_count", "status"]
+    fields = ["name", "description", "diagram", "block_types"]
+    readonly_fields = ["diagram", "block_types"]
+    inlines = [BlockInline]
+    # "Save as new" copies the scenario with its blocks under a new name (the product's Save As).
+    save_as = True
+    save_as_continue = True
+
+    @admin.display(description="Blocks")
+    def block_count(self, obj):
+        return obj.blocks.count()
+
+    @admin.display(description="Validation")
+    def status(self, obj):
+        errors = validate_scenario(obj)
+        return "OK" if not errors else f"{len(errors)} problem(s)"
+
+    @admin.display(description="Flowchart")
+    def diagram(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the scenario to see its flowchart."
+        blocks = list(obj.blocks.order_by("order", "id"))
+        svg = render_svg(blocks, type_labels={t: b.label for t, b in REGISTRY.items()})
+        errors = validate_scenario(obj)
+        notes = format_html_join("", '<p class="errornote">{}</p>', ((e,) for e in errors))
+        # render_svg escapes every text it draws.
+        return format_html("{}{}", mark_safe(svg), notes)  # noqa: S308
+
+    @admin.display(description="Block types")
+    def block_types(self, obj):
+        return block_types_reference()
+
+
+@admin.register(ScenarioRun)
+class ScenarioRunAdmin(admin.ModelAdmin):
+    list_display = ["interaction", "scenario", "entry", "state", "current_block", "steps", "started_at", "short_error"]
+    list_filter = ["state", "scenario"]
+    search_fields = ["interaction__id", "error"]
+    readonly_fields = [f.name for f in ScenarioRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Error")
+    def short_error(self, obj):
+        return obj.error[:80]
