@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("agent/", include("agentdesk.urls")),
     path("webhooks/", include("integrations.urls")),
+    path("api/", include("integrations.api")),
 ]
 
 if settings.SIMULATOR_ENABLED:
