@@ -244,3 +244,35 @@ def test_no_credential_in_plain_text_in_the_table_pages_or_logs(admin_client, li
         assert secret not in rows
         assert all(secret not in page.content.decode() for page in pages)
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("messenger", ["telegram", "facebook", "line", "viber", "nexmo"])
+def test_every_type_has_its_buttons_and_shows_no_secret(admin_client, linked_account, messenger):
+    account, _ = linked_account(messenger)
+    secrets = [
+        value
+        for value in (account.access_token, account.signing_secret, account.api_secret, account.webhook_secret)
+        if value
+    ]
+
+    change = admin_client.get(change_url(account)).content.decode()
+    changelist = admin_client.get(CHANGELIST_URL).content.decode()
+
+    assert f'action="{button_url("set_webhook", account)}"' in change
+    assert f'action="{button_url("test_connection", account)}"' in change
+    assert "set, ends in …" in change
+    for secret in secrets:
+        assert secret not in change and secret not in changelist
+
+
+def test_button_results_are_recorded_in_the_admin_history(admin_client, linked_account):
+    from django.contrib.admin.models import LogEntry
+
+    account, _ = linked_account("line")
+
+    admin_client.post(button_url("set_webhook", account))
+    admin_client.post(button_url("test_connection", account))
+
+    history = LogEntry.objects.filter(object_id=str(account.pk)).order_by("action_time", "id")
+    messages = list(history.values_list("change_message", flat=True))
+    assert messages == ["Set Webhook: ok", "Test Connection: ok"]
