@@ -145,11 +145,19 @@ def _record(delivery: SimDelivery, *, status_code: int | None, error: str, respo
         logger.info("simulator webhook %s to %s failed: %s", delivery.id, delivery.url, account.last_error_message)
 
 
-def deliver_due(*, now: dt.datetime | None = None, account: SimAccount | None = None, limit: int = 50) -> int:
+def deliver_due(
+    *,
+    now: dt.datetime | None = None,
+    account: SimAccount | None = None,
+    created_before: dt.datetime | None = None,
+    limit: int = 50,
+) -> int:
     """Attempt every pending delivery that is due; returns how many were attempted."""
     due = SimDelivery.objects.filter(status=SimDelivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
     if account is not None:
         due = due.filter(account=account)
+    if created_before is not None:
+        due = due.filter(created_at__lt=created_before)
     done = 0
     for delivery_id in list(due.order_by("id").values_list("id", flat=True)[:limit]):
         if attempt(delivery_id) is not None:

@@ -105,6 +105,7 @@ class SimCustomer(models.Model):
     key = models.CharField(max_length=64)
     name = models.CharField(max_length=100)
     external_id = models.CharField(max_length=64, help_text="Telegram user id, PSID, LINE userId, Viber id, MSISDN.")
+    blocked = models.BooleanField(default=False, help_text="The customer blocked the bot: sends to them fail.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

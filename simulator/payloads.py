@@ -163,6 +163,63 @@ def receipt(*, account: SimAccount, customer: SimCustomer, kind: str, message_id
     return None
 
 
+def block_event(*, account: SimAccount, customer: SimCustomer, blocked: bool, update_id: int) -> dict | None:
+    """What the platform tells the bot when a customer blocks or unblocks it (None: nothing)."""
+    ms = now_ms()
+    if account.platform == Platform.TELEGRAM:
+        person = {"id": int(customer.external_id), "is_bot": False, "first_name": customer.first_name}
+        bot = {
+            "id": int(account.platform_id or 0),
+            "is_bot": True,
+            "first_name": account.name,
+            "username": account.username,
+        }
+        statuses = ("member", "kicked") if blocked else ("kicked", "member")
+        return {
+            "update_id": update_id,
+            "my_chat_member": {
+                "chat": {"id": int(customer.external_id), "first_name": customer.first_name, "type": "private"},
+                "from": person,
+                "date": ms // 1000,
+                "old_chat_member": {"user": bot, "status": statuses[0]},
+                "new_chat_member": {"user": bot, "status": statuses[1]} | ({"until_date": 0} if blocked else {}),
+            },
+        }
+    if account.platform == Platform.LINE:
+        event = {
+            "type": "unfollow" if blocked else "follow",
+            "mode": "active",
+            "timestamp": ms,
+            "source": {"type": "user", "userId": customer.external_id},
+            "webhookEventId": ulid(),
+            "deliveryContext": {"isRedelivery": False},
+        }
+        if not blocked:
+            event.update(replyToken=secrets.token_hex(16), follow={"isUnblocked": True})
+        return {"destination": account.platform_id, "events": [event]}
+    if account.platform == Platform.VIBER:
+        body = {"timestamp": ms, "chat_hostname": "SN-CHAT-05_", "message_token": int(message_id(Platform.VIBER, 0))}
+        if blocked:
+            return {"event": "unsubscribed", **body, "user_id": customer.external_id}
+        user = {
+            "id": customer.external_id,
+            "name": customer.name,
+            "avatar": "",
+            "language": "en",
+            "country": "GB",
+            "api_version": 10,
+        }
+        return {"event": "subscribed", **body, "user": user}
+    return None
+
+
+def event_id_of(body: dict) -> str:
+    """The platform event id of a LINE or Viber body (for the delivery log)."""
+    if "events" in body:
+        return body["events"][0]["webhookEventId"]
+    return str(body.get("message_token", ""))
+
+
 def viber_webhook_event() -> dict:
     """The event Viber POSTs to a URL during set_webhook."""
     return {

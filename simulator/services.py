@@ -106,7 +106,7 @@ def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMe
     """Our product sent a text through the fake send API: the customer will see it."""
     message = _store_out(account=account, customer=customer, text=text)
     if account.platform == Platform.NEXMO and account.status_url:
-        blocked = account.forced_error == ForcedError.BLOCKED
+        blocked = account.forced_error == ForcedError.BLOCKED or customer.blocked
         _queue_receipt(account=account, customer=customer, message=message, kind="submitted")
         if blocked:  # Vonage accepts the send, then reports it undeliverable
             error = {
@@ -168,15 +168,45 @@ def sends_in_last_second(account: SimAccount) -> int:
     ).count()
 
 
-def send_refusal(account: SimAccount) -> str:
-    """Why the failure injection refuses a send right now: "", "rate_limited", "blocked", "server_error"."""
+def send_refusal(account: SimAccount, customer: SimCustomer | None = None) -> str:
+    """Why a send is refused right now: "", "rate_limited", "blocked", "server_error"
+    (failure injection, or the customer blocked the bot). Vonage accepts and reports later."""
     if account.forced_error == ForcedError.SERVER_ERROR:
         return "server_error"
     if account.rate_limit and sends_in_last_second(account) >= account.rate_limit:
         return "rate_limited"
-    if account.forced_error == ForcedError.BLOCKED and account.platform != Platform.NEXMO:
+    blocked = account.forced_error == ForcedError.BLOCKED or (customer is not None and customer.blocked)
+    if blocked and account.platform != Platform.NEXMO:
         return "blocked"
     return ""
+
+
+def customer_blocks(*, account: SimAccount, customer: SimCustomer, blocked: bool) -> SimDelivery | None:
+    """The customer blocks (or unblocks) the bot: later sends fail as the platform fails them,
+    and the platforms that tell the bot say so (Telegram my_chat_member, LINE unfollow/follow,
+    Viber unsubscribed/subscribed; Facebook and Vonage tell nothing)."""
+    with transaction.atomic():
+        SimCustomer.objects.filter(id=customer.id).update(blocked=blocked)
+        customer.blocked = blocked
+        update_id, counter = _next_counters(account)
+        body = payloads.block_event(account=account, customer=customer, blocked=blocked, update_id=update_id)
+        wanted = body is not None and account.webhook_url and not account.echo_mode
+        if wanted and account.platform == Platform.TELEGRAM and account.webhook_events:
+            wanted = "my_chat_member" in account.webhook_events
+        pending = None
+        if wanted:
+            event_id = str(update_id) if account.platform == Platform.TELEGRAM else payloads.event_id_of(body)
+            pending = delivery.create_delivery(
+                account=account,
+                customer=customer,
+                url=account.webhook_url,
+                payload=body,
+                kind="unfollow" if blocked else "follow",
+                event_id=event_id,
+            )
+    if pending is not None:
+        return delivery.attempt(pending.id) or pending
+    return pending
 
 
 def register_webhook(

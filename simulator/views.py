@@ -90,6 +90,28 @@ def send(request, account_id: int):
     )
 
 
+@require_POST
+def block(request, account_id: int):
+    """The customer blocks or unblocks the bot."""
+    account = get_object_or_404(SimAccount, id=account_id)
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return _bad("The body must be JSON.")
+    if not isinstance(data, dict) or not isinstance(data.get("blocked"), bool):
+        return _bad("Send {customer, blocked: true|false}.")
+    customer = account.customers.filter(key=str(data.get("customer", ""))).first()
+    if customer is None:
+        return _bad("Unknown customer: write a message first.", 404)
+    sent = services.customer_blocks(account=account, customer=customer, blocked=data["blocked"])
+    return JsonResponse(
+        {
+            "blocked": customer.blocked,
+            "delivery": None if sent is None else {"kind": sent.kind, "status": sent.status},
+        }
+    )
+
+
 def _after(request) -> int:
     try:
         return int(request.GET.get("after", 0))
@@ -106,6 +128,7 @@ def messages(request, account_id: int):
     customer = account.customers.filter(key=key).first()
     if customer is None:
         return JsonResponse({"messages": [], "customer": None})
+    customer.refresh_from_db()
     rows = list(customer.messages.filter(id__gt=_after(request), dropped=False).order_by("id")[:200])
     if any(m.direction == SimMessage.Direction.OUT for m in rows):
         services.customer_sees(account=account, customer=customer)
@@ -113,7 +136,12 @@ def messages(request, account_id: int):
     return JsonResponse(
         {
             "messages": [message_json(m) for m in rows],
-            "customer": {"key": customer.key, "name": customer.name, "external_id": customer.external_id},
+            "customer": {
+                "key": customer.key,
+                "name": customer.name,
+                "external_id": customer.external_id,
+                "blocked": customer.blocked,
+            },
         }
     )
 

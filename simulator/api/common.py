@@ -3,14 +3,19 @@ the injected latency, and keep a masked log of the request and the answer."""
 
 import functools
 import json
+import logging
 import time
 from urllib.parse import parse_qsl
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from contactcenter.logging import redact
-from simulator.models import SimAccount, SimRequest
+from simulator.delivery import deliver_due
+from simulator.models import SimAccount, SimDelivery, SimRequest
+
+logger = logging.getLogger(__name__)
 
 _LOGGED_HEADERS = ("Content-Type", "Authorization", "X-Viber-Auth-Token", "X-Line-Retry-Key", "User-Agent")
 _SECRET_KEYS = {"auth_token", "access_token", "api_secret", "secret_token", "verify_token", "private_key"}
@@ -76,6 +81,7 @@ def fake_api(platform: str):
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             request.sim_account = None
+            started = timezone.now()
             response = view(request, *args, **kwargs)
             account: SimAccount | None = request.sim_account
             if account is not None and account.latency_ms:
@@ -90,6 +96,8 @@ def fake_api(platform: str):
                 status_code=response.status_code,
                 response=mask_json(response.content.decode(errors="replace"))[:20000],
             )
+            if account is not None:
+                _retry_after_response(response, account, started)
             return response
 
         return wrapper
@@ -102,3 +110,25 @@ def json_response(data, status: int = 200, headers: dict | None = None) -> JsonR
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def _retry_after_response(response: HttpResponse, account: SimAccount, started) -> None:
+    """Retry the account's due webhooks once this answer has gone out (the server calls the
+    response's closers after sending it), so the caller never waits on our deliveries.
+    Deliveries this very call created (e.g. a Vonage "submitted" status) wait for the next one."""
+    due = SimDelivery.objects.filter(
+        account=account,
+        status=SimDelivery.Status.PENDING,
+        next_attempt_at__lte=timezone.now(),
+        created_at__lt=started,
+    )
+    if not due.exists():
+        return
+
+    def deliver():
+        try:
+            deliver_due(account=account, created_before=started, limit=20)
+        except Exception:  # a closer must not break the server; the next call retries
+            logger.exception("simulator: retrying due webhooks of account %s failed", account.id)
+
+    response._resource_closers.append(deliver)  # Django's hook run by response.close()

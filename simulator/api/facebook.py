@@ -84,7 +84,7 @@ def _send(page: SimAccount, params: dict):
     customer = SimCustomer.objects.filter(account=page, external_id=psid).first()
     if customer is None:
         return _error("(#100) No matching user found", 100, subcode=2018001)
-    refusal = services.send_refusal(page)
+    refusal = services.send_refusal(page, customer)
     if refusal == "server_error":
         return _error(
             "An unexpected error has occurred. Please retry your request later.", 2, status=500, is_transient=True

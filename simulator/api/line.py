@@ -127,7 +127,7 @@ def _push(request, account: SimAccount, params: dict):
     customer = SimCustomer.objects.filter(account=account, external_id=to).first()
     if customer is None:
         return _answer({"message": "The property, 'to', in the request body is invalid (line: -, column: -)"}, 400)
-    refusal = services.send_refusal(account)
+    refusal = services.send_refusal(account, customer)
     if refusal == "server_error":
         return _answer({"message": "Internal server error"}, 500)
     if refusal == "rate_limited":

@@ -107,7 +107,7 @@ def messages(request):
             "/messages-olympus#1150",
             invalid_parameters=invalid,
         )
-    refusal = services.send_refusal(account)
+    refusal = services.send_refusal(account, customer)
     if refusal == "server_error":
         return _problem(500, "Internal Error", "An internal error occurred.", "/messages-olympus#1000")
     if refusal == "rate_limited":

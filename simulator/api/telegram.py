@@ -149,7 +149,7 @@ def send_message(account, params):
     customer = SimCustomer.objects.filter(account=account, external_id=chat_id).first()
     if customer is None:
         return _error(400, "Bad Request: chat not found")
-    refusal = services.send_refusal(account)
+    refusal = services.send_refusal(account, customer)
     if refusal == "server_error":
         return _error(500, "Internal Server Error")
     if refusal == "rate_limited":

@@ -106,7 +106,7 @@ def _send(account: SimAccount, params: dict):
     customer = SimCustomer.objects.filter(account=account, external_id=str(receiver)).first()
     if customer is None:
         return _status(5)
-    refusal = services.send_refusal(account)
+    refusal = services.send_refusal(account, customer)
     if refusal == "server_error":
         return json_response({"error": "Internal Server Error"}, status=500)
     if refusal == "rate_limited":

@@ -54,6 +54,7 @@ async function poll() {
     const response = await fetch(`${base}chat/${id}/messages?${query}`);
     if (response.ok) {
       const data = await response.json();
+      showBlocked(data.customer);
       for (const message of data.messages) {
         if (!document.querySelector(`#messages li[data-id="${message.id}"]`)) addMessage(message);
         state.after = Math.max(state.after, message.id);
@@ -84,11 +85,34 @@ async function pollLog(id) {
   }
 }
 
+function showBlocked(customer) {
+  $("block").hidden = !customer;
+  state.blocked = Boolean(customer && customer.blocked);
+  $("block").textContent = state.blocked ? "Unblock the bot" : "Block the bot";
+}
+
+async function toggleBlock() {
+  const response = await fetch(`${base}chat/${accountId()}/block`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify({ customer: state.key, blocked: !state.blocked }),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    showStatus(data.error || `Failed (HTTP ${response.status})`, true);
+    return;
+  }
+  showBlocked({ blocked: data.blocked });
+  const told = data.delivery ? ` The platform sent a ${data.delivery.kind} event (${data.delivery.status}).` : "";
+  showStatus((data.blocked ? "You blocked the bot." : "You unblocked the bot.") + told);
+}
+
 function resetChat() {
   clearTimeout(state.timer);
   state.after = 0; state.afterRequest = 0; state.afterDelivery = 0;
   $("messages").replaceChildren();
   $("log").replaceChildren();
+  showBlocked(null);
   const option = $("account").selectedOptions[0];
   $("platform").dataset.platform = option ? option.dataset.platform || "" : "";
   $("platform").textContent = option && option.value ? `Imitating ${option.textContent}` : "";
@@ -127,5 +151,6 @@ $("name").addEventListener("change", () => sessionStorage.setItem("sim-name", $(
 sessionStorage.setItem("sim-name", $("name").value);
 $("account").addEventListener("change", resetChat);
 $("composer").addEventListener("submit", send);
+$("block").addEventListener("click", toggleBlock);
 $("wire").addEventListener("toggle", () => $("wire").open && pollLog(accountId()));
 resetChat();
