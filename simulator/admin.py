@@ -1,13 +1,51 @@
 """The simulator's own admin: the fake platforms' accounts, their webhooks and failure injection."""
 
+from django import forms
 from django.contrib import admin, messages
 
+from contactcenter.logging import mask_secret
 from simulator import delivery
+from simulator.factories import fresh_credentials
 from simulator.models import SimAccount, SimCustomer, SimDelivery, SimMessage, SimRequest
+
+SECRET_FIELDS = ["token", "secret", "api_secret"]
+
+
+class SimAccountForm(forms.ModelForm):
+    """Credentials are write-only: blank keeps the stored one, or on a new account generates
+    one in the platform's shape."""
+
+    class Meta:
+        model = SimAccount
+        fields = "__all__"  # noqa: DJ007 (the fieldsets choose what is shown)
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            self.fields[name].required = False
+            stored = getattr(self.instance, name, "")
+            self.fields[
+                name
+            ].help_text = f"{self.fields[name].help_text} Currently: {mask_secret(stored)}; blank keeps it."
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            for name in SECRET_FIELDS:
+                if not cleaned.get(name):
+                    cleaned[name] = getattr(self.instance, name)
+            return cleaned
+        # A new account: whatever identity or credential is left blank is generated.
+        for name, value in fresh_credentials(cleaned.get("platform") or "telegram").items():
+            if not cleaned.get(name):
+                cleaned[name] = value
+        return cleaned
 
 
 @admin.register(SimAccount)
 class SimAccountAdmin(admin.ModelAdmin):
+    form = SimAccountForm
     list_display = ["name", "platform", "username", "webhook_url", "echo_mode", "forced_error", "drop_mode"]
     list_filter = ["platform"]
     search_fields = ["name", "username", "platform_id"]

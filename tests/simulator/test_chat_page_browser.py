@@ -68,3 +68,10 @@ def test_customer_message_reaches_the_product_and_the_agent_reply_arrives(live_d
     expect(page.locator("#log")).to_contain_text("/sendMessage → 200")
     expect(page.locator("#log")).to_contain_text("webhook message POST " + account.webhook_url)
     assert bot.token not in page.locator("#log").inner_text()
+
+    page.click("#block")
+    expect(page.locator("#status")).to_contain_text(
+        "You blocked the bot. The platform told the bot (unfollow event, delivered)"
+    )
+    expect(page.locator("#block")).to_have_text("Unblock the bot")
+    assert SimCustomer.objects.get(account=bot).blocked is True

@@ -103,7 +103,7 @@ async function toggleBlock() {
     return;
   }
   showBlocked({ blocked: data.blocked });
-  const told = data.delivery ? ` The platform sent a ${data.delivery.kind} event (${data.delivery.status}).` : "";
+  const told = data.delivery ? ` The platform told the bot (${data.delivery.kind} event, ${data.delivery.status}).` : "";
   showStatus((data.blocked ? "You blocked the bot." : "You unblocked the bot.") + told);
 }
 
