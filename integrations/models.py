@@ -93,10 +93,13 @@ class IntegrationAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_messenger_display()})"
 
+    def clean_fields(self, exclude=None) -> None:
+        if not self.name and self.username:  # the seed's types without a Name field
+            self.name = self.username
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
         """Per-type rules from the seed and the platforms; errors name the field to fix."""
-        if not self.name and self.username:
-            self.name = self.username
         errors: dict[str, list[str]] = {}
         for field, message in _TYPE_RULES.get(self.messenger, lambda account: [])(self):
             errors.setdefault(field, []).append(message)
