@@ -5,7 +5,7 @@ These rows are written by webhooks, scenarios and agents only; the admin shows t
 
 from django.contrib import admin
 
-from conversations.models import Customer, Interaction, Message, ProcessedEvent
+from conversations.models import Customer, Interaction, Message, PendingReceipt, ProcessedEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -86,3 +86,12 @@ class ProcessedEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "kind", "account", "received_at")
     list_filter = ("kind", "account")
     search_fields = ("event_id",)
+
+
+@admin.register(PendingReceipt)
+class PendingReceiptAdmin(ReadOnlyAdmin):
+    """Receipts that arrived before the send call that they confirm had returned."""
+
+    list_display = ("platform_message_id", "status", "account", "received_at")
+    list_filter = ("status", "account")
+    search_fields = ("platform_message_id",)

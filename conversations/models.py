@@ -192,3 +192,27 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_id}"
+
+
+class PendingReceipt(models.Model):
+    """A receipt for an id none of our messages has yet.
+
+    Platforms may confirm a message (Vonage "submitted", Viber "delivered") before our send
+    call has returned and recorded its id; the sender applies these once it records the id.
+    """
+
+    account = models.ForeignKey(
+        "integrations.IntegrationAccount", on_delete=models.CASCADE, related_name="pending_receipts"
+    )
+    platform_message_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Message.Status.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_text = models.CharField(max_length=1000, blank=True)
+    at = models.DateTimeField(null=True, blank=True, help_text="When the platform says it happened.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "platform_message_id"], name="pending_receipt_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.status} for {self.platform_message_id}"

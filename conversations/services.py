@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations.models import Customer, Interaction, Message
+from conversations.models import Customer, Interaction, Message, PendingReceipt
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +162,46 @@ def apply_receipt(
         if _advance(message, status, at=at, error_code=error_code, error_text=error_text):
             changed.append(message)
     return changed
+
+
+def hold_receipt(
+    *,
+    account,
+    platform_message_id: str,
+    status: str,
+    at: dt.datetime | None,
+    error_code: str = "",
+    error_text: str = "",
+) -> PendingReceipt:
+    """Keep a receipt whose message id is not recorded yet (its send call has not returned)."""
+    return PendingReceipt.objects.create(
+        account=account,
+        platform_message_id=platform_message_id,
+        status=status,
+        at=at,
+        error_code=error_code[:64],
+        error_text=error_text[:1000],
+    )
+
+
+def apply_pending_receipts(*, message: Message) -> bool:
+    """Apply the receipts that arrived before `message`'s platform id was recorded.
+
+    The outbound sender calls this with the row locked, right after it records the id;
+    True when the status moved (the caller publishes the change after commit).
+    """
+    if not message.platform_message_id:
+        return False
+    pending = list(
+        PendingReceipt.objects.filter(account_id=message.account_id, platform_message_id=message.platform_message_id)
+    )
+    moved = False
+    # Whatever order they came in, apply them in the order they happen.
+    for receipt in sorted(pending, key=lambda r: STATUS_RANK.get(r.status, len(STATUS_RANK))):
+        at = receipt.at or receipt.received_at
+        moved |= _advance(message, receipt.status, at=at, error_code=receipt.error_code, error_text=receipt.error_text)
+    PendingReceipt.objects.filter(pk__in=[receipt.pk for receipt in pending]).delete()
+    return moved
 
 
 def _advance(message: Message, status: str, *, at: dt.datetime, error_code: str, error_text: str) -> bool:

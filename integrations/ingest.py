@@ -147,8 +147,30 @@ def _receipt(account, event: InboundEvent) -> list[Message]:
         error_text=event.error_text or event.status,
     )
     if not changed:
-        logger.debug("receipt %s matched no outbound message to move", event.event_id)
+        logger.debug("receipt %s moved no outbound message", event.event_id)
+    _hold_unmatched(account, event, status)
     return changed
+
+
+def _hold_unmatched(account, event: InboundEvent, status: str) -> None:
+    """Keep receipts for ids no message has yet: the send call may not have returned."""
+    ids = set(filter(None, event.receipt_message_ids))
+    if not ids:
+        return
+    known = set(
+        Message.objects.filter(
+            account=account, direction=Message.Direction.OUTBOUND, platform_message_id__in=ids
+        ).values_list("platform_message_id", flat=True)
+    )
+    for platform_message_id in sorted(ids - known):
+        services.hold_receipt(
+            account=account,
+            platform_message_id=platform_message_id,
+            status=status,
+            at=event.timestamp,
+            error_code=event.error_code,
+            error_text=event.error_text or event.status,
+        )
 
 
 def _enqueue_profile_fetch(customer_id: int) -> None:

@@ -12,10 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
-from conversations.models import Customer, Interaction, Message, ProcessedEvent
+from conversations import services
+from conversations.models import Customer, Interaction, Message, PendingReceipt, ProcessedEvent
 from conversations.realtime import interaction_group
 from scenarios.models import ScenarioRun
 from tests.integrations.webhook_support import fixture_body, json_body, post_webhook, webhook_account
@@ -130,11 +131,24 @@ def test_a_failure_before_delivery_is_recorded_with_the_platform_reason(client):
     assert ours.status == "failed"
 
 
-def test_a_receipt_for_a_message_we_do_not_know_changes_nothing(client):
-    account = webhook_account("viber")
-    assert post_webhook(client, account, fixture_body("viber", "seen__basic")).status_code == 200
+def test_a_receipt_for_an_unknown_id_is_held_and_applied_when_the_sender_records_the_id(client):
+    """Vonage may say "submitted"/"delivered" before our send call returned the message uuid."""
+    account = webhook_account("nexmo")
+    for fixture in ("status__delivered", "status__submitted"):
+        assert post_webhook(client, account, fixture_body("nexmo", fixture)).status_code == 200
     assert not Message.objects.exists() and not Customer.objects.exists()
-    assert ProcessedEvent.objects.get().kind == "read"
+    assert sorted(PendingReceipt.objects.values_list("status", flat=True)) == ["delivered", "sent"]
+
+    ours = _outbound(account, "", "sending")
+    with transaction.atomic():  # what the sender does when the send call returns
+        ours = Message.objects.select_for_update().get(pk=ours.pk)
+        ours.status, ours.platform_message_id = "sent", "d8f86df1-dec6-442f-870a-2241be27d721"
+        ours.save()
+        assert services.apply_pending_receipts(message=ours) is True
+    ours.refresh_from_db()
+    assert ours.status == "delivered" and ours.delivered_at is not None
+    assert not PendingReceipt.objects.exists()
+    assert services.apply_pending_receipts(message=ours) is False
 
 
 def test_facebook_entries_for_another_page_are_not_taken(client):
