@@ -7,6 +7,7 @@ three times and must leave exactly what one delivery left.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 import pytest
@@ -204,7 +205,8 @@ def test_fixture_is_stored_once_however_often_it_is_delivered(case: Case):
         assert chat.messages.filter(sender="system").count() == 1
 
 
-def test_ignored_fixtures_store_nothing():
+def test_ignored_fixtures_store_nothing_and_are_logged_at_debug(caplog):
+    caplog.set_level(logging.DEBUG, logger="integrations.webhooks")
     ignored = [case for case in CASES if not (case.messages or case.arrange)]
     assert len(ignored) >= 6
     client = Client(enforce_csrf_checks=True)
@@ -212,3 +214,8 @@ def test_ignored_fixtures_store_nothing():
         account = webhook_account(case.messenger)
         assert post_webhook(client, account, fixture_body(case.messenger, case.fixture)).status_code == 200
     assert stored_counts() == {"messages": 0, "customers": 0, "interactions": 0, "events": 0}
+    not_handled = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and "not handled" in r.msg]
+    for description in ("update 912345690 of type poll", "echo of our own message", "messaging item of type reaction"):
+        assert any(description in line for line in not_handled), description
+    for description in ("join event", "webhook event"):
+        assert any(description in line for line in not_handled), description
