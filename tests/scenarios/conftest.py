@@ -13,6 +13,9 @@ from scenarios.models import Block, Scenario, ScenarioEntry, ScenarioRun
 from scenarios.services import assign_account
 from scenarios.validation import BlockSpec, validate_blocks
 
+# Real Celery worker and beat processes on this run's Redis (shared with the outbound tests).
+from tests.outbound.conftest import celery_processes  # noqa: F401, E402
+
 _seq = itertools.count(1)
 
 
@@ -98,3 +101,16 @@ def chat(db):
         return make_interaction(make_entry(blocks, **entry_fields), **(customer or {}))
 
     return build
+
+
+@pytest.fixture
+def mobile_chat(db):
+    """The stock Mobile Chat scenario. The data migration installs it; a transactional test run
+    earlier flushes the tables, so install it again the same way when it is gone."""
+    import importlib
+
+    from django.apps import apps
+
+    if not Scenario.objects.filter(name="Mobile Chat").exists():
+        importlib.import_module("scenarios.migrations.0003_stock_mobile_chat").install(apps, None)
+    return Scenario.objects.get(name="Mobile Chat")

@@ -71,16 +71,16 @@ def test_an_invalid_scenario_is_refused_and_nothing_is_stored(admin_client, rows
     assert not Block.objects.filter(scenario__name="Broken").exists()
 
 
-def test_the_change_page_shows_the_flowchart(admin_client):
-    scenario = Scenario.objects.get(name="Mobile Chat")
+def test_the_change_page_shows_the_flowchart(admin_client, mobile_chat):
+    scenario = mobile_chat
     page = admin_client.get(f"/admin/scenarios/scenario/{scenario.pk}/change/").content.decode()
     assert "<svg" in page and "Find Agent" in page and "Connect Chat" in page
     assert ">Closed<" in page  # the If block's conditional exit is labelled
     assert "Block types" in page and "find_agent" in page
 
 
-def test_save_as_copies_the_scenario_with_its_blocks(admin_client):
-    original = Scenario.objects.get(name="Mobile Chat")
+def test_save_as_copies_the_scenario_with_its_blocks(admin_client, mobile_chat):
+    original = mobile_chat
     blocks = list(original.blocks.order_by("order"))
     data = {"name": "Messenger Chat", "description": "", "_saveasnew": "Save as new"}
     data.update(
@@ -115,10 +115,10 @@ def entry_form(name, scenario, accounts, prefix="account_assignments"):
     return data
 
 
-def test_the_entry_admin_enforces_the_account_rule(admin_client):
+def test_the_entry_admin_enforces_the_account_rule(admin_client, mobile_chat):
     taken = make_account("telegram")
     other = make_entry([EXIT], account=taken)
-    scenario = Scenario.objects.get(name="Mobile Chat")
+    scenario = mobile_chat
 
     response = admin_client.post("/admin/scenarios/scenarioentry/add/", entry_form("New entry", scenario, [taken]))
     assert response.status_code == 200

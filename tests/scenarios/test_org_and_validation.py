@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from scenarios.models import AccountAssignment, Scenario, Skill
+from scenarios.models import AccountAssignment, Skill
 from scenarios.models import Service as ServiceModel
 from scenarios.services import assign_account
 from scenarios.validation import BlockSpec, validate_blocks, validate_scenario
@@ -121,8 +121,8 @@ def test_validation_names_the_problem(db, blocks, problem):
     assert any(problem in error for error in errors), errors
 
 
-def test_the_stock_mobile_chat_scenario_is_installed_in_the_seed_order(db):
-    scenario = Scenario.objects.get(name="Mobile Chat")
+def test_the_stock_mobile_chat_scenario_is_installed_in_the_seed_order(mobile_chat):
+    scenario = mobile_chat
     assert validate_scenario(scenario) == []
     main_path, key = [], scenario.blocks.order_by("order").first().key
     blocks = {b.key: b for b in scenario.blocks.all()}
