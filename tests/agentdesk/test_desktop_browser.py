@@ -164,13 +164,14 @@ def test_reject_goes_to_the_other_agent_and_a_missed_offer_sets_not_ready(contac
         # Connect Chat took No Answer, Find Agent ran again: the chat rings at agent2.
         expect(other.locator(".offer")).to_contain_text("Ben Ito")
         # Nobody answers within the No Answer timeout (10 s): agent2 goes Not Ready.
-        expect(other.locator("#state-label")).to_have_text("Not Ready (Missed chat)")
+        expect(other.locator("#state-label")).to_have_text("Not Ready (Missed chat)", timeout=30_000)
         expect(other.locator(".offer")).to_have_count(0)
         assert ChatAssignment.objects.get(agent=agent2).status == Status.MISSED
 
         # Now nobody is Ready and the chat waits; agent1 going Ready takes it at once.
-        go_ready(page)
+        page.select_option("#state-select", "ready")
         expect(page.locator(".offer")).to_contain_text("Ben Ito")
+        expect(page.locator("#state-label")).to_have_text("Busy")
         page.locator(".offer .accept").click()
         expect(page.locator("#transcript .msg-in .msg-text")).to_have_text(["Hello?"])
         statuses = list(ChatAssignment.objects.filter(agent=agent1).order_by("id").values_list("status", flat=True))

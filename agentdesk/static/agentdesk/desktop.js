@@ -279,21 +279,27 @@ function renderComposerTools(chat) {
   canned.replaceChildren(el("option", { text: "Canned responses…", attrs: { value: "" } }));
   chat.canned.forEach((c, i) => canned.append(el("option", { text: c.title, attrs: { value: String(i) } })));
   updateLimit();
-  const agents = $("transfer-agent");
-  agents.replaceChildren(el("option", { text: "—", attrs: { value: "" } }));
-  for (const a of desk.snapshot.transfer_agents) agents.append(el("option", { text: `${a.name} (${a.state})`, attrs: { value: a.id } }));
-  const services = $("transfer-service");
-  services.replaceChildren(el("option", { text: "—", attrs: { value: "" } }));
-  for (const s of desk.snapshot.transfer_services) services.append(el("option", { text: s.name, attrs: { value: s.id } }));
+  fillSelect($("transfer-agent"), desk.snapshot.transfer_agents.map((a) => [a.id, `${a.name} (${a.state})`]));
+  fillSelect($("transfer-service"), desk.snapshot.transfer_services.map((s) => [s.id, s.name]));
+}
+
+// Rebuilds a select's options, keeping what the agent picked if it is still offered.
+function fillSelect(select, options, fallback = "") {
+  const picked = select.dataset.touched ? select.value : fallback;
+  select.replaceChildren(el("option", { text: "—", attrs: { value: "" } }));
+  for (const [value, text] of options) select.append(el("option", { text, attrs: { value: String(value) } }));
+  select.value = options.some(([value]) => String(value) === picked) ? picked : "";
 }
 
 function renderWrapUp(chat) {
-  const select = $("disposition");
-  const keep = document.activeElement === $("notes");
-  select.replaceChildren(el("option", { text: "—", attrs: { value: "" } }));
-  for (const d of chat.dispositions) select.append(el("option", { text: d.name, attrs: { value: d.id } }));
-  select.value = chat.disposition_id ? String(chat.disposition_id) : "";
-  if (!keep) $("notes").value = chat.notes;
+  const chatChanged = $("wrapup").dataset.chat !== String(chat.interaction_id);
+  $("wrapup").dataset.chat = String(chat.interaction_id);
+  if (chatChanged) {
+    delete $("disposition").dataset.touched;
+    delete $("notes").dataset.touched;
+  }
+  fillSelect($("disposition"), chat.dispositions.map((d) => [d.id, d.name]), String(chat.disposition_id || ""));
+  if (!$("notes").dataset.touched) $("notes").value = chat.notes;
   $("wrapup-done").hidden = chat.status !== "wrap_up";
   $("acw-timer").dataset.deadline = chat.acw_deadline || "";
 }
@@ -417,6 +423,11 @@ function wrapUp(finish) {
     finish,
   });
 }
+for (const id of ["disposition", "notes", "transfer-agent", "transfer-service"]) {
+  $(id).addEventListener("input", () => {
+    $(id).dataset.touched = "1";
+  });
+}
 $("wrapup-save").addEventListener("click", () => wrapUp(false));
 $("wrapup-done").addEventListener("click", () => wrapUp(true));
 $("transfer-button").addEventListener("click", () => {
@@ -428,7 +439,15 @@ $("transfer-button").addEventListener("click", () => {
     note: $("transfer-note-input").value,
   });
   $("transfer-note-input").value = "";
+  for (const id of ["transfer-agent", "transfer-service"]) {
+    delete $(id).dataset.touched;
+    $(id).value = "";
+  }
   $("transfer-box").open = false;
+});
+// Who can take a transfer changes all the time: fetch a fresh list when the box opens.
+$("transfer-box").addEventListener("toggle", () => {
+  if ($("transfer-box").open) desk.socket.send("sync", syncPayload());
 });
 $("state-select").addEventListener("change", (event) => {
   const [state, reason] = event.target.value.split(":");
