@@ -181,3 +181,33 @@ def test_a_worker_killed_mid_scenario_continues_from_the_stored_block(live_daphn
         "You are now connected to carol.",
     ]
     assert ScenarioRun.objects.get(interaction=interaction).current_block == "connect_chat"
+
+
+def test_a_wait_timer_survives_a_killed_worker_and_fires_from_beat(live_daphne, celery_processes):
+    account, sim = link_account(live_daphne.url)
+    register_webhook(account=sim, url=f"{live_daphne.url}{account.webhook_path}", secret=account.webhook_secret)
+    scenario = Scenario.objects.create(name="Pause")
+    for order, (key, kind, settings, exits) in enumerate(
+        [
+            ("one", "send_message", {"message": "one"}, {"next": "pause"}),
+            ("pause", "wait", {"seconds": 3}, {"next": "two"}),
+            ("two", "send_message", {"message": "two"}, {"next": "end"}),
+            ("end", "exit", {}, {}),
+        ]
+    ):
+        Block.objects.create(
+            scenario=scenario, key=key, order=order, title=key, type=kind, settings=settings, exits=exits
+        )
+    assign_account(account=account, entry=ScenarioEntry.objects.create(name="Pause entry", scenario=scenario))
+    worker = celery_processes.worker()
+    customer_says(account=sim, customer=get_customer(account=sim, key="ann", name="Ann"), text="Hi")
+    wait_until(has(sim, "one"), what="the first message")
+    celery_processes.kill_hard(worker)  # the timer's countdown task dies with it
+    run = ScenarioRun.objects.get(interaction__account=account)
+    assert run.current_block == "pause" and run.timers.filter(handled_at__isnull=True).count() == 1
+
+    celery_processes.worker()
+    celery_processes.beat()  # the sweeper finds the due timer row
+    wait_until(lambda: ScenarioRun.objects.get(pk=run.pk).state == "finished", what="the run to finish")
+    wait_until(has(sim, "two"), what="the message after the wait")
+    assert texts(sim) == ["one", "two"]
