@@ -112,9 +112,9 @@ def block(request, account_id: int):
     )
 
 
-def _after(request) -> int:
+def _int_param(request, name: str) -> int:
     try:
-        return int(request.GET.get("after", 0))
+        return max(int(request.GET.get(name, 0)), 0)
     except ValueError:
         return 0
 
@@ -129,7 +129,7 @@ def messages(request, account_id: int):
     if customer is None:
         return JsonResponse({"messages": [], "customer": None})
     customer.refresh_from_db()
-    rows = list(customer.messages.filter(id__gt=_after(request), dropped=False).order_by("id")[:200])
+    rows = list(customer.messages.filter(id__gt=_int_param(request, "after"), dropped=False).order_by("id")[:200])
     if any(m.direction == SimMessage.Direction.OUT for m in rows):
         services.customer_sees(account=account, customer=customer)
     delivery.deliver_due(account=account, limit=20)
@@ -150,8 +150,7 @@ def messages(request, account_id: int):
 def log(request, account_id: int):
     """What went over the wire for this account: API calls received and webhooks delivered."""
     account = get_object_or_404(SimAccount, id=account_id)
-    after_request = int(request.GET.get("after_request", 0) or 0)
-    after_delivery = int(request.GET.get("after_delivery", 0) or 0)
+    after_request, after_delivery = _int_param(request, "after_request"), _int_param(request, "after_delivery")
     requests_ = SimRequest.objects.filter(account=account, id__gt=after_request).order_by("-id")[:50]
     deliveries = SimDelivery.objects.filter(account=account, id__gt=after_delivery).order_by("-id")[:50]
     return JsonResponse(

@@ -55,6 +55,7 @@ async function poll() {
     if (response.ok) {
       const data = await response.json();
       showBlocked(data.customer);
+      showIdentity(data.customer);
       for (const message of data.messages) {
         if (!document.querySelector(`#messages li[data-id="${message.id}"]`)) addMessage(message);
         state.after = Math.max(state.after, message.id);
@@ -73,6 +74,11 @@ async function pollLog(id) {
   const response = await fetch(`${base}chat/${id}/log?${query}`);
   if (!response.ok) return;
   const data = await response.json();
+  if (!$("log").children.length && !data.requests.length && !data.deliveries.length) {
+    $("log-empty").hidden = false;
+    return;
+  }
+  $("log-empty").hidden = true;
   for (const r of data.requests) {
     addLog(`⇠ API ${r.method} ${r.path} → ${r.status_code}\n${JSON.stringify(r.headers)}\n${r.body}\n← ${r.response}`,
       r.status_code >= 400);
@@ -83,6 +89,13 @@ async function pollLog(id) {
       `${JSON.stringify(d.headers)}\n${d.body}`, d.status === "failed");
     state.afterDelivery = Math.max(state.afterDelivery, d.id);
   }
+}
+
+const ID_NAMES = { telegram: "user id", facebook: "PSID", line: "userId", viber: "id", nexmo: "number" };
+
+function showIdentity(customer) {
+  const platform = $("platform").dataset.platform;
+  $("identity").textContent = customer ? `You are ${customer.name} (${ID_NAMES[platform] || "id"} ${customer.external_id})` : "";
 }
 
 function showBlocked(customer) {
@@ -113,6 +126,7 @@ function resetChat() {
   $("messages").replaceChildren();
   $("log").replaceChildren();
   showBlocked(null);
+  showIdentity(null);
   const option = $("account").selectedOptions[0];
   $("platform").dataset.platform = option ? option.dataset.platform || "" : "";
   $("platform").textContent = option && option.value ? `Imitating ${option.textContent}` : "";
