@@ -132,7 +132,10 @@ class BlockInline(admin.StackedInline):
 @admin.register(Scenario)
 class ScenarioAdmin(admin.ModelAdmin):
     list_display = ["name", "description", "block_count", "status"]
-    fields = ["name", "description", "diagram", "block_types"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "diagram"]}),
+        ("Block types: settings and exits", {"classes": ["collapse"], "fields": ["block_types"]}),
+    ]
     readonly_fields = ["diagram", "block_types"]
     inlines = [BlockInline]
     # "Save as new" copies the scenario with its blocks under a new name (the product's Save As).

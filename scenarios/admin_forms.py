@@ -34,7 +34,7 @@ class BlockForm(forms.ModelForm):
     settings = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "class": "vLargeTextField"}),
-        help_text="Settings of this block type as JSON (see Block types below).",
+        help_text='Settings of this block type as JSON (see "Block types: settings and exits" above).',
     )
     next_block = forms.CharField(
         required=False, label="Next block", help_text="Key of the block that follows (blank: the flow ends)."

@@ -22,7 +22,7 @@ def render_svg(blocks: list, *, type_labels: dict[str, str] | None = None) -> st
     type_labels = type_labels or {}
     index = {block.key: i for i, block in enumerate(blocks)}
     height = TOP * 2 + max(1, len(blocks)) * (BOX_H + GAP)
-    width = LEFT + BOX_W + 320
+    width = LEFT + BOX_W + 420
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="scenario-diagram" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="Scenario flowchart">',
@@ -33,11 +33,18 @@ def render_svg(blocks: list, *, type_labels: dict[str, str] | None = None) -> st
     right_lane = 0
     left_lane = 0
     for i, block in enumerate(blocks):
+        # Conditional exits to the same block share one arrow with a joined label.
+        grouped: dict[str, list[str]] = {}
         for name, target in (block.exits or {}).items():
+            if name != "next":
+                grouped.setdefault(str(target), []).append(name)
+        edges = [("next", block.exits["next"])] if (block.exits or {}).get("next") else []
+        edges += [(" / ".join(names), target) for target, names in grouped.items()]
+        for number, (name, target) in enumerate(edges):
             y1 = _mid_y(i)
             if target not in index:
                 missing = f'{escape(name)} → missing "{escape(str(target))}"'
-                parts.append(f'<text class="x" x="{LEFT + BOX_W + 8}" y="{y1 + 4}">{missing}</text>')
+                parts.append(f'<text class="x" x="{LEFT + BOX_W + 8}" y="{y1 + 4 + number * 12}">{missing}</text>')
                 continue
             j = index[target]
             y2 = _mid_y(j)
@@ -50,9 +57,12 @@ def render_svg(blocks: list, *, type_labels: dict[str, str] | None = None) -> st
                 parts.append(_path(f"M{LEFT},{y1} H{x} V{y2} H{LEFT}"))
             else:
                 right_lane += 1
-                x = LEFT + BOX_W + 24 + (right_lane % 8) * 22
-                parts.append(_path(f"M{LEFT + BOX_W},{y1 - 8} H{x} V{y2 + 8} H{LEFT + BOX_W}"))
-                parts.append(f'<text class="lbl" x="{x + 4}" y="{(y1 + y2) // 2}">{escape(name)}</text>')
+                x = LEFT + BOX_W + 20 + (right_lane % 8) * 28
+                start, end = y1 - 12 + number * 8, y2 + 8
+                parts.append(_path(f"M{LEFT + BOX_W},{start} H{x} V{end} H{LEFT + BOX_W}"))
+                parts.append(
+                    f'<text class="lbl" x="{x + 4}" y="{start + 12 if j > i else start - 4}">{escape(name)}</text>'
+                )
     for i, block in enumerate(blocks):
         fill = TYPE_COLOURS.get(block.type, "#f2f2f2")
         y = _top(i)
