@@ -211,3 +211,64 @@ def test_a_wait_timer_survives_a_killed_worker_and_fires_from_beat(live_daphne, 
     wait_until(lambda: ScenarioRun.objects.get(pk=run.pk).state == "finished", what="the run to finish")
     wait_until(has(sim, "two"), what="the message after the wait")
     assert texts(sim) == ["one", "two"]
+
+
+def waiting_on_a_row_lock() -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_worker_killed_inside_an_event_redelivers_it_and_nothing_is_sent_twice(
+    live_daphne, celery_processes, mobile_chat
+):
+    import threading
+    import time
+
+    from django.db import connections
+
+    account, sim, team = setup_chat(live_daphne.url, mobile_chat)
+    dora = logged_in_agent("dora", team)
+    worker = celery_processes.worker()
+    customer_says(account=sim, customer=get_customer(account=sim, key="ann", name="Ann"), text="Hi")
+    wait_until(has(sim, "All our agents are busy"), what="the queue message")
+    run = ScenarioRun.objects.get(interaction__account=account)
+
+    # Hold the run's row lock from another connection, so the worker's task for the next
+    # event stops inside the engine; then kill the worker there.
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_run():
+        try:
+            with transaction.atomic():
+                ScenarioRun.objects.select_for_update().get(pk=run.pk)
+                locked.set()
+                release.wait(60)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_run)
+    holder.start()
+    locked.wait(10)
+    with transaction.atomic():
+        desk.set_state(agent_user=dora.user, state="ready")  # "agent_found" goes to the worker
+    wait_until(waiting_on_a_row_lock, what="the worker to block inside the engine")
+    celery_processes.kill_hard(worker)
+    release.set()
+    holder.join()
+    assert ScenarioRun.objects.get(pk=run.pk).current_block == "find_agent"
+
+    # The unacknowledged task comes back once its visibility timeout has passed.
+    celery_processes.env["CELERY_VISIBILITY_TIMEOUT"] = "3"
+    time.sleep(4)
+    celery_processes.worker()
+    wait_until(has(sim, "You are now connected to dora"), what="the redelivered event to run")
+    wait_until(
+        lambda: ChatAssignment.objects.filter(interaction=run.interaction, status="offered").exists(), what="the offer"
+    )
+    got = [t for t in texts(sim) if not t.startswith("Thank you for waiting")]
+    assert got == [WELCOME, PLEASE_WAIT, got[2], "You are now connected to dora."]
