@@ -117,9 +117,10 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
     @admin.display(description="Webhook URL")
     def webhook_url_display(self, obj: IntegrationAccount) -> str:
         url = services.webhook_target_url(obj)
+        style = "display:inline-block;max-width:26em;word-break:break-all"  # long UUID URLs wrap
         if obj.messenger == Messenger.NEXMO:
-            return format_html("{}<br>status: {}", url, status_url(url))
-        return url
+            return format_html('<span style="{}">{}<br>status: {}</span>', style, url, status_url(url))
+        return format_html('<span style="{}">{}</span>', style, url)
 
     @admin.display(description="Webhook health")
     def webhook_health_display(self, obj: IntegrationAccount) -> str:

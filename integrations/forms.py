@@ -27,6 +27,10 @@ class VerifyTokenInput(forms.PasswordInput):
     def __init__(self, attrs=None):
         super().__init__(attrs, render_value=False)
 
+    def value_omitted_from_data(self, data, files, name):
+        # Never fall back to the model's random default: a verify token nobody knows is useless.
+        return False
+
     def render(self, name, value, attrs=None, renderer=None):
         field = super().render(name, None, attrs, renderer)
         try:
@@ -99,17 +103,24 @@ class AccountForm(forms.ModelForm):
             self.fields["name"].help_text = "A name for this account; leave blank to use the username."
 
     @property
+    def _adding(self) -> bool:
+        # A new account already has its UUID (and a generated webhook secret): ask the state.
+        return self.instance._state.adding
+
+    @property
     def secret_field_names(self) -> list[str]:
         return [name for name in SECRET_FIELDS if name in self.fields]
 
     def _make_write_only(self, name: str) -> None:
         field = self.fields[name]
-        stored = getattr(self.instance, name) if self.instance.pk else ""
+        stored = "" if self._adding else getattr(self.instance, name)
         if not isinstance(field.widget, forms.PasswordInput | WriteOnlyTextarea):
             field.widget = forms.PasswordInput()
         if isinstance(field.widget, forms.PasswordInput):
             field.widget.render_value = False
         field.widget.attrs.update(autocomplete="new-password", spellcheck="false")
+        if isinstance(field.widget, forms.PasswordInput):
+            field.widget.attrs.setdefault("class", "vTextField")
         field.required = False  # required on create is checked by the model, after the blank-keeps rule
         field.strip = True
         current = f"Currently {mask_secret(stored)}; leave blank to keep it." if stored else ""
@@ -118,7 +129,7 @@ class AccountForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         for name in self.secret_field_names:
-            if not cleaned.get(name) and self.instance.pk:
+            if not cleaned.get(name) and not self._adding:
                 cleaned[name] = getattr(self.instance, name)  # blank keeps the stored value
         if "name" in self.fields and not cleaned.get("name") and cleaned.get("username"):
             cleaned["name"] = cleaned["username"]

@@ -55,6 +55,7 @@ def test_each_type_has_its_form_with_the_seed_labels(admin_client, messenger, la
     response = admin_client.get(f"{ADD_URL}?messenger={messenger}")
 
     page = response.content.decode().replace("does not need to be", "need not be")
+    assert "Currently set" not in page  # a new account has no stored secret to keep
     for label in labels:
         assert label in page
     advanced = page[page.index("<details><summary>") :]
@@ -85,6 +86,12 @@ def test_adding_a_telegram_account_stores_it_encrypted(admin_client):
         ("facebook", {"username": "@acme", "page_id": "1"}, "username", "without the leading @"),
         ("facebook", {"username": "acmesupport", "page_id": "12ab"}, "page_id", "is a number"),
         ("line", {"name": "Acme LINE", "access_token": "tok"}, "signing_secret", "required"),
+        (
+            "facebook",
+            {"username": "acmesupport", "page_id": "123", "access_token": "EAAG1", "signing_secret": "s" * 32},
+            "webhook_secret",
+            "required",
+        ),
         ("nexmo", {"name": "Acme SMS", "sender_id": "+44 7700"}, "sender_id", "digits only"),
         ("nexmo", {"name": "Acme SMS", "application_id": "my-app"}, "application_id", "looks like"),
     ],
