@@ -142,6 +142,19 @@ class ScenarioAdmin(admin.ModelAdmin):
     save_as = True
     save_as_continue = True
 
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["block_types"] = {
+            t: {
+                "label": b.label,
+                "help": b.help,
+                "settings": b.settings_help,
+                "example": b.example,
+                "exits": (["next"] if b.has_next else []) + list(b.fixed_exits),
+            }
+            for t, b in REGISTRY.items()
+        }
+        return super().render_change_form(request, context, *args, **kwargs)
+
     @admin.display(description="Blocks")
     def block_count(self, obj):
         return obj.blocks.count()
