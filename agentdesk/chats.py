@@ -6,9 +6,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from agentdesk import states
+from agentdesk.common import TRANSFER_OFFER_TIMEOUT, DeskError, NotYourChat, end_active, own_assignment
 from agentdesk.models import Agent, ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
-from agentdesk.services import DeskError, NotYourChat, _end_active, _own_assignment, offer_chat
+from agentdesk.services import offer_chat
 
 Status = ChatAssignment.Status
 Origin = ChatAssignment.Origin
@@ -80,7 +81,7 @@ def _transfer_to_agent(*, agent_user, interaction_id: int, to_agent_id: int, not
     if to_agent_id not in agents:
         raise DeskError("No such agent.")
     me, target = agents[me_id], agents[to_agent_id]
-    mine = _own_assignment(me, interaction_id, [Status.ACTIVE])
+    mine = own_assignment(me, interaction_id, [Status.ACTIVE])
     if ChatAssignment.objects.filter(interaction_id=interaction_id, status__in=ChatAssignment.PENDING).exists():
         raise DeskError("A transfer of this chat is already ringing.")
     if not accepts_chats(target, holding_counts([target.pk]).get(target.pk, 0)):
@@ -96,8 +97,6 @@ def _transfer_to_agent(*, agent_user, interaction_id: int, to_agent_id: int, not
     if assignment is None:
         raise DeskError("A transfer of this chat is already ringing.")
     notify_agents(me.user_id)
-    from agentdesk.services import TRANSFER_OFFER_TIMEOUT
-
     return offer_chat(interaction=mine.interaction, agent_user=target.user, no_answer_timeout=TRANSFER_OFFER_TIMEOUT)
 
 
@@ -117,10 +116,10 @@ def _transfer_to_queue(*, agent_user, interaction_id: int, service_id: int, note
     # Leave first (one transaction), then route (another): routing locks agents in its own order.
     with transaction.atomic():
         me = states.lock_agent(user_id=agent_user.pk)
-        mine = _own_assignment(me, interaction_id, [Status.ACTIVE])
+        mine = own_assignment(me, interaction_id, [Status.ACTIVE])
         if ChatAssignment.objects.filter(interaction_id=interaction_id, status__in=ChatAssignment.PENDING).exists():
             raise DeskError("A transfer of this chat is already ringing.")
-        _end_active(mine, cause="Transferred", status=Status.TRANSFERRED)
+        end_active(mine, cause="Transferred", status=Status.TRANSFERRED)
         states.settle(me, cause="transferred")
         interaction = mine.interaction
     result = find_agent(

@@ -14,7 +14,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from agentdesk import states
-from agentdesk.models import Agent, ChatAssignment, NotReadyReason, QueuedChat, ServiceDeskSettings
+from agentdesk.common import (
+    TRANSFER_OFFER_TIMEOUT,
+    DeskError,
+    NotYourChat,
+    end_active,
+    finish_wrap_ups,
+    fire_event,
+    own_assignment,
+    schedule_deadline,
+)
+from agentdesk.models import Agent, ChatAssignment, NotReadyReason, QueuedChat
 from agentdesk.notify import notify_agents, notify_notice
 from conversations.models import Interaction
 
@@ -23,56 +33,6 @@ logger = logging.getLogger(__name__)
 State = Agent.State
 Status = ChatAssignment.Status
 Origin = ChatAssignment.Origin
-
-TRANSFER_OFFER_TIMEOUT = 30
-
-
-class DeskError(Exception):
-    """An action the agent may not take now; `code` is sent to the desktop."""
-
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        if code:
-            self.code = code
-
-
-class NotYourChat(DeskError):
-    code = "not_your_chat"
-
-
-def _fire(interaction_id: int, event: str, data: dict) -> None:
-    from scenarios.tasks import advance_scenario
-
-    transaction.on_commit(lambda: advance_scenario.delay(interaction_id, event, data), robust=True)
-
-
-def _schedule(task_name: str, object_id: int, at: dt.datetime | None) -> None:
-    """After commit, queue the deadline task; the sweeper fires it too if this one is lost."""
-    if at is None:
-        return
-    from agentdesk import tasks
-
-    task = getattr(tasks, task_name)
-    countdown = max(0.0, (at - timezone.now()).total_seconds())
-    transaction.on_commit(lambda: task.apply_async((object_id,), countdown=countdown), robust=True)
-
-
-def _own_assignment(agent: Agent, interaction_id: int, statuses) -> ChatAssignment:
-    assignment = (
-        ChatAssignment.objects.select_for_update(of=("self",))
-        .select_related("interaction", "service")
-        .filter(agent=agent, interaction_id=interaction_id, status__in=list(statuses))
-        .order_by("-id")
-        .first()
-    )
-    if assignment is None:
-        raise NotYourChat("This chat is not yours, or it has moved on.")
-    return assignment
-
-
-# --- States ---------------------------------------------------------------------------
 
 
 def custom_reasons():
@@ -89,7 +49,7 @@ def set_state(*, agent_user, state: str, reason_id: int | None = None, by=None) 
     if state == State.LOGGED_OUT:
         _log_out(agent, by=by, cause="agent" if by is None else "supervisor")
     elif state == State.READY:
-        _finish_wrap_ups(agent)
+        finish_wrap_ups(agent)
         if agent.state in (State.LOGGED_OUT, State.NOT_READY):
             states.change_state(agent, State.READY, cause="agent", by=by)
         agent.pending_not_ready = False
@@ -107,7 +67,7 @@ def set_state(*, agent_user, state: str, reason_id: int | None = None, by=None) 
         if states.counts(agent)[0]:
             states.ask_not_ready_later(agent, reason)
         else:
-            _finish_wrap_ups(agent)
+            finish_wrap_ups(agent)
             states.change_state(agent, State.NOT_READY, reason=reason, cause="agent", by=by)
     else:
         raise DeskError(f"An agent cannot choose the state {state!r}.")
@@ -152,19 +112,12 @@ def _log_out(agent: Agent, *, by=None, cause: str) -> None:
     for assignment in (
         agent.assignments.select_for_update(of=("self",)).select_related("service").filter(status=Status.ACTIVE)
     ):
-        _end_active(assignment, cause="UserLogout")
-        _fire(assignment.interaction_id, "chat_ended", {"by": "agent", "cause": "UserLogout"})
-    _finish_wrap_ups(agent)
+        end_active(assignment, cause="UserLogout")
+        fire_event(assignment.interaction_id, "chat_ended", {"by": "agent", "cause": "UserLogout"})
+    finish_wrap_ups(agent)
     states.change_state(agent, State.LOGGED_OUT, cause=cause, by=by)
     agent.presence_deadline = None
     agent.save(update_fields=["presence_deadline"])
-
-
-def _finish_wrap_ups(agent: Agent) -> None:
-    agent.assignments.filter(status=Status.WRAP_UP).update(status=Status.DONE, wrapped_at=timezone.now())
-
-
-# --- Offers ---------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -187,7 +140,7 @@ def offer_chat(*, interaction, agent_user, no_answer_timeout: int = 10, auto_ans
         assignment = reserve(agent=agent, interaction=interaction)
     if assignment is None or agent.state == State.LOGGED_OUT:
         logger.info("offer of interaction %s to %s not possible", interaction.pk, agent)
-        _fire(interaction.pk, "offer_timed_out", {"agent_user_id": agent.user_id})
+        fire_event(interaction.pk, "offer_timed_out", {"agent_user_id": agent.user_id})
         return assignment
     now = timezone.now()
     assignment.status = Status.OFFERED
@@ -197,8 +150,8 @@ def offer_chat(*, interaction, agent_user, no_answer_timeout: int = 10, auto_ans
         assignment.auto_answer_at = now + dt.timedelta(seconds=auto_answer_after)
     assignment.save(update_fields=["status", "offered_at", "offer_deadline", "auto_answer_at"])
     notify_agents(agent.user_id)
-    _schedule("offer_deadline", assignment.pk, assignment.offer_deadline)
-    _schedule("auto_answer", assignment.pk, assignment.auto_answer_at)
+    schedule_deadline("offer_deadline", assignment.pk, assignment.offer_deadline)
+    schedule_deadline("auto_answer", assignment.pk, assignment.auto_answer_at)
     return assignment
 
 
@@ -222,12 +175,12 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
         .order_by("pk")
     }
     agent = next(a for a in agents.values() if a.user_id == agent_user.pk)
-    assignment = _own_assignment(agent, interaction_id, [Status.OFFERED])
+    assignment = own_assignment(agent, interaction_id, [Status.OFFERED])
     if assignment.origin == Origin.TRANSFER:
         for other in ChatAssignment.objects.select_for_update(of=("self",)).filter(
             interaction_id=interaction_id, status=Status.ACTIVE
         ):
-            _end_active(other, cause="Transferred", wrap_up=False, status=Status.TRANSFERRED)
+            end_active(other, cause="Transferred", wrap_up=False, status=Status.TRANSFERRED)
             states.settle(
                 agents.get(other.agent_id) or states.lock_agent(user_id=other.agent.user_id), cause="transfer"
             )
@@ -240,7 +193,7 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
     states.settle(agent, cause="offer accepted")
     notify_agents(agent.user_id)
     if assignment.origin == Origin.SCENARIO:
-        _fire(interaction_id, "offer_accepted", {"agent_user_id": agent.user_id})
+        fire_event(interaction_id, "offer_accepted", {"agent_user_id": agent.user_id})
     return assignment
 
 
@@ -248,7 +201,7 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
 def reject_offer(*, agent_user, interaction_id: int) -> None:
     """Reject: Not Ready now with no other chat open, else once the others end."""
     agent = states.lock_agent(user_id=agent_user.pk)
-    assignment = _own_assignment(agent, interaction_id, ChatAssignment.PENDING)
+    assignment = own_assignment(agent, interaction_id, ChatAssignment.PENDING)
     _withdraw_offer(assignment, status=Status.REJECTED)
     _not_ready_after_offer(agent, NotReadyReason.system("rejected_chat"), cause="offer rejected")
 
@@ -302,7 +255,7 @@ def _withdraw_offer(assignment: ChatAssignment, *, status: str) -> None:
     notify_agents(agent.user_id)
     if assignment.origin == Origin.SCENARIO:
         event = {Status.REJECTED: "offer_rejected"}.get(status, "offer_timed_out")
-        _fire(assignment.interaction_id, event, {"agent_user_id": agent.user_id})
+        fire_event(assignment.interaction_id, event, {"agent_user_id": agent.user_id})
         return
     # A transfer: to an agent, the transferring agent keeps the chat; to a queue, it queues again.
     holder = (
@@ -353,134 +306,6 @@ def leave_queue(interaction) -> bool:
     return bool(removed)
 
 
-# --- End of chat and wrap-up ----------------------------------------------------------
-
-
-def desk_settings(service) -> ServiceDeskSettings:
-    """The service's desk settings, or the defaults (ACW on, 120 s) when none are saved."""
-    if service is None:
-        return ServiceDeskSettings(after_call_work=False, acw_time_limit=0)
-    found = ServiceDeskSettings.objects.filter(service=service).first()
-    return found or ServiceDeskSettings(service=service)
-
-
-def _end_active(assignment: ChatAssignment, *, cause: str, wrap_up: bool = True, status: str | None = None) -> None:
-    """The agent's part of the chat ends; with After Call Work it goes to wrap-up."""
-    now = timezone.now()
-    settings_ = desk_settings(assignment.service)
-    assignment.ended_at = now
-    assignment.end_cause = cause[:32]
-    if status:
-        assignment.status = status
-    elif wrap_up and settings_.after_call_work:
-        assignment.status = Status.WRAP_UP
-        if settings_.acw_time_limit:
-            assignment.acw_deadline = now + dt.timedelta(seconds=settings_.acw_time_limit)
-            _schedule("acw_deadline", assignment.pk, assignment.acw_deadline)
-    else:
-        assignment.status = Status.DONE
-        assignment.wrapped_at = now
-    assignment.save(update_fields=["ended_at", "end_cause", "status", "acw_deadline", "wrapped_at"])
-    Interaction.objects.filter(pk=assignment.interaction_id, agent_id=assignment.agent.user_id).update(agent=None)
-    notify_agents(assignment.agent.user_id)
-
-
-@transaction.atomic
-def end_chat(*, interaction, by: str = "agent", cause: str = "UserHangup", agent_user=None) -> None:
-    """End the chat for its agent(s). By the agent: the engine gets "chat_ended".
-
-    The engine calls this with by="customer"/"system" when the customer left or the scenario
-    ended the chat: every agent holding it is released, and no event goes back.
-    """
-    if by == "agent":
-        if agent_user is None:
-            raise DeskError("end_chat by an agent needs agent_user.")
-        agent = states.lock_agent(user_id=agent_user.pk)
-        assignment = _own_assignment(agent, interaction.pk, [Status.ACTIVE])
-        # A transfer still ringing elsewhere is withdrawn with the chat.
-        for pending in ChatAssignment.objects.filter(interaction=interaction, status__in=ChatAssignment.PENDING):
-            _cancel_pending(pending)
-        _end_active(assignment, cause=cause)
-        states.settle(agent, cause="chat ended")
-        _fire(interaction.pk, "chat_ended", {"by": "agent", "cause": cause})
-        return
-    QueuedChat.objects.filter(interaction=interaction).delete()
-    holders = ChatAssignment.objects.filter(interaction=interaction, status__in=ChatAssignment.HOLDING)
-    for agent_id in sorted(set(holders.values_list("agent__user_id", flat=True))):
-        agent = states.lock_agent(user_id=agent_id)
-        for assignment in (
-            agent.assignments.select_for_update(of=("self",))
-            .select_related("service")
-            .filter(interaction=interaction, status__in=ChatAssignment.HOLDING)
-        ):
-            if assignment.status == Status.ACTIVE:
-                _end_active(assignment, cause=cause)
-            else:
-                assignment.status = Status.CANCELLED
-                assignment.ended_at = timezone.now()
-                assignment.save(update_fields=["status", "ended_at"])
-        states.settle(agent, cause=f"chat ended by {by}")
-
-
-def _cancel_pending(assignment: ChatAssignment) -> None:
-    agent = states.lock_agent(user_id=assignment.agent.user_id)
-    assignment.status = Status.CANCELLED
-    assignment.ended_at = timezone.now()
-    assignment.save(update_fields=["status", "ended_at"])
-    states.settle(agent, cause="offer withdrawn")
-
-
-@transaction.atomic
-def wrap_up(
-    *, agent_user, interaction_id: int, disposition_id: int | None = None, notes: str = "", finish: bool = False
-) -> ChatAssignment:
-    """Save the disposition and notes (during the chat or in ACW); `finish` completes ACW."""
-    agent = states.lock_agent(user_id=agent_user.pk)
-    assignment = _own_assignment(agent, interaction_id, [Status.ACTIVE, Status.WRAP_UP, Status.DONE])
-    service = assignment.service
-    disposition = None
-    if disposition_id:
-        if service is None:
-            raise DeskError("This chat has no service, so no dispositions.")
-        disposition = service.dispositions.filter(pk=disposition_id).first()
-        if disposition is None:
-            raise DeskError("That disposition does not belong to this chat's service.")
-    if finish and service is not None and service.use_dispositions and disposition is None:
-        raise DeskError("Choose a disposition to finish the wrap-up.", code="disposition_required")
-    assignment.disposition = disposition or assignment.disposition
-    assignment.notes = notes
-    fields = ["disposition", "notes"]
-    if finish and assignment.status == Status.WRAP_UP:
-        assignment.status = Status.DONE
-        assignment.wrapped_at = timezone.now()
-        assignment.acw_deadline = None
-        fields += ["status", "wrapped_at", "acw_deadline"]
-    assignment.save(update_fields=fields)
-    states.settle(agent, cause="wrap-up done")
-    notify_agents(agent.user_id)
-    return assignment
-
-
-@transaction.atomic
-def acw_expired(*, assignment_id: int, now: dt.datetime | None = None) -> bool:
-    """The service's After Call Work time limit ran out: wrap-up completes as it is."""
-    now = now or timezone.now()
-    user_id = ChatAssignment.objects.filter(pk=assignment_id).values_list("agent__user_id", flat=True).first()
-    if user_id is None:
-        return False
-    agent = states.lock_agent(user_id=user_id)
-    assignment = (
-        ChatAssignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, status=Status.WRAP_UP).first()
-    )
-    if assignment is None or assignment.acw_deadline is None or assignment.acw_deadline > now:
-        return False
-    assignment.status = Status.DONE
-    assignment.wrapped_at = now
-    assignment.save(update_fields=["status", "wrapped_at"])
-    states.settle(agent, cause="ACW time limit")
-    return True
-
-
 @transaction.atomic
 def presence_expired(*, agent_id: int, now: dt.datetime | None = None) -> bool:
     """No desktop socket for the whole grace period: log the agent out."""
@@ -499,3 +324,4 @@ def presence_expired(*, agent_id: int, now: dt.datetime | None = None) -> bool:
 
 
 from agentdesk.chats import mark_read, send_reply, transfer  # noqa: E402,F401  (named actions, one import path)
+from agentdesk.endings import acw_expired, end_chat, wrap_up  # noqa: E402,F401
