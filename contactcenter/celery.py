@@ -25,3 +25,6 @@ def _outbound_schedule(sender, **kwargs):
 def _scenario_timer_schedule(sender, **kwargs):
     """Celery beat: fire due scenario timers (Wait, Request Input timeout, queue messages)."""
     sender.add_periodic_task(1.0, sender.signature("scenarios.tasks.fire_due_timers"), name="scenario timers")
+    sender.add_periodic_task(
+        15.0, sender.signature("scenarios.tasks.resume_stalled_chats"), name="scenario stalled chats"
+    )

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from conversations.models import Interaction, Message
@@ -16,6 +17,9 @@ logger = logging.getLogger(__name__)
 # A timer handed to the engine but not handled this long after is handed over again (the
 # task was lost with its worker); the engine ignores a second delivery.
 TIMER_REDELIVER_AFTER = timedelta(seconds=30)
+# A customer message the engine has not taken this long after it was stored is handed over
+# again by the beat sweeper (its task was lost with a worker or a broker).
+STALLED_AFTER = timedelta(seconds=30)
 
 
 # --- Account assignment ---------------------------------------------------------------
@@ -151,6 +155,35 @@ def claim_timer(timer_id: int) -> int | None:
         timer.fired_at = now
         timer.save(update_fields=["fired_at"])
         return timer.run.interaction_id
+
+
+def stalled_chats(*, now=None, grace: timedelta = STALLED_AFTER, limit: int = 200) -> list[tuple[int, int]]:
+    """Open chats whose newest customer message the engine never took (the task was lost).
+
+    Returns (interaction id, newest message id) pairs to hand over again; the engine takes
+    each message once, so a chat that was only slow is not harmed.
+    """
+    now = now or timezone.now()
+    with_entry = AccountAssignment.objects.filter(entry__isnull=False, entry__enabled=True).values("account_id")
+    newest = (
+        Message.objects.filter(
+            direction=Message.Direction.INBOUND,
+            sender=Message.Sender.CUSTOMER,
+            created_at__lte=now - grace,
+            interaction__status=Interaction.Status.OPEN,
+            interaction__account_id__in=with_entry,
+        )
+        .values("interaction_id")
+        .annotate(newest=Max("id"))
+    )
+    newest = newest.filter(
+        Q(interaction__scenario_run__isnull=True)
+        | Q(
+            newest__gt=F("interaction__scenario_run__last_message_id"),
+            interaction__scenario_run__state__in=[ScenarioRun.State.RUNNING, ScenarioRun.State.WAITING],
+        )
+    )
+    return [(row["interaction_id"], row["newest"]) for row in newest.order_by("interaction_id")[:limit]]
 
 
 def close_interaction(interaction: Interaction, *, reason: str) -> None:

@@ -40,6 +40,20 @@ def fire_due_timers() -> int:
 
 
 @shared_task(ignore_result=True)
+def resume_stalled_chats() -> int:
+    """Celery beat: hand customer messages whose engine task was lost to the engine again."""
+    stalled = services.stalled_chats()
+    for interaction_id, message_id in stalled:
+        logger.warning(
+            "interaction %s: message %s was not taken by its scenario; handing it over again",
+            interaction_id,
+            message_id,
+        )
+        advance_scenario.delay(interaction_id, "customer_message", {"message_id": message_id})
+    return len(stalled)
+
+
+@shared_task(ignore_result=True)
 def fire_timer(timer_id: int) -> None:
     """Countdown task for one timer; the sweeper covers it if this task is lost."""
     interaction_id = services.claim_timer(timer_id)
