@@ -256,3 +256,20 @@ def test_leave_queue_withdraws_a_reservation(desk):
 
     assert not ChatAssignment.objects.filter(interaction=chat).exists()
     assert refreshed(agent).state == State.READY
+
+
+def test_unread_counts_inbound_messages_after_the_last_one_read(desk):
+    from agentdesk import selectors
+
+    service = desk.service()
+    agent = desk.agent("ann", skills={service.skill: 50})
+    chat = connect(desk, service, agent)
+    first = chat.messages.get()
+    later = [desk.customer_says(chat, text) for text in ("one", "two")]
+
+    [shown] = selectors.snapshot(agent_user=agent.user)["chats"]
+    assert shown["unread"] == 3
+    services.mark_read(agent_user=agent.user, interaction_id=chat.pk, message_id=later[0].pk)
+    [shown] = selectors.snapshot(agent_user=agent.user)["chats"]
+    assert shown["unread"] == 1
+    assert first.pk < later[0].pk

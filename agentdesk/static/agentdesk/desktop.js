@@ -200,6 +200,7 @@ function renderChatList() {
     item.append(el("span", { cls: "chat-name", text: chat.customer.name }));
     item.append(el("span", { cls: "chat-messenger muted", text: chat.messenger_label }));
     if (chat.status === "wrap_up") item.append(el("span", { cls: "chat-wrap", text: "wrap-up" }));
+    else if (chat.accepted_at) item.append(el("span", { cls: "session-timer muted", attrs: { "data-since": chat.accepted_at } }));
     const unread = chat.interaction_id === desk.selected ? 0 : chat.unread + (desk.localUnread.get(chat.interaction_id) || 0);
     if (unread) item.append(el("span", { cls: "unread", text: unread }));
     const wait = replyWaitSeconds(chat);
@@ -347,6 +348,7 @@ function tick() {
     const left = deadline ? Math.ceil((new Date(deadline).getTime() - Date.now()) / 1000) : 0;
     node.textContent = left > 0 ? `${left} s left` : "";
   }
+  for (const node of document.querySelectorAll("[data-since]")) node.textContent = clock(since(node.dataset.since));
   // Reply timers change every second; update them in place so clicks are not disturbed.
   for (const item of document.querySelectorAll(".chat-item")) {
     const chat = chatById(Number(item.dataset.interaction));
