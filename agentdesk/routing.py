@@ -292,3 +292,29 @@ def _announce(assignment: ChatAssignment) -> None:
     interaction_id = assignment.interaction_id
     data = {"agent_user_id": assignment.agent.user_id, "username": assignment.agent.user.get_username()}
     transaction.on_commit(lambda: advance_scenario.delay(interaction_id, "agent_found", data), robust=True)
+
+
+def drop_unservable_queue() -> list[int]:
+    """After a logout: chats waiting for skills no logged-in agent has leave the queue.
+
+    The scenario gets "no_agents" (Find Agent takes its No Agents exit), as a new chat would.
+    A chat transferred to a queue keeps waiting for the next agent of that service.
+    """
+    levels = skill_levels()
+    logged_in = set(Agent.objects.exclude(state=Agent.State.LOGGED_OUT).values_list("pk", flat=True))
+    dropped = []
+    for entry_id, skills, min_level in QueuedChat.objects.filter(origin=Origin.SCENARIO).values_list(
+        "pk", "skill_ids", "min_level"
+    ):
+        if any(qualifies(levels.get(agent_id, {}), skills, min_level) for agent_id in logged_in):
+            continue
+        entry = QueuedChat.objects.select_for_update(skip_locked=True).filter(pk=entry_id).first()
+        if entry is None:
+            continue
+        interaction_id = entry.interaction_id
+        entry.delete()
+        dropped.append(interaction_id)
+        from scenarios.tasks import advance_scenario
+
+        transaction.on_commit(lambda i=interaction_id: advance_scenario.delay(i, "no_agents", {}), robust=True)
+    return dropped

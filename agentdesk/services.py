@@ -118,6 +118,9 @@ def _log_out(agent: Agent, *, by=None, cause: str) -> None:
     states.change_state(agent, State.LOGGED_OUT, cause=cause, by=by)
     agent.presence_deadline = None
     agent.save(update_fields=["presence_deadline"])
+    from agentdesk.routing import drop_unservable_queue
+
+    drop_unservable_queue()
 
 
 @transaction.atomic

@@ -140,3 +140,17 @@ def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx):
     async_to_sync(as_ann)()
     reply = Message.objects.get(text="On it!")
     assert (reply.direction, reply.sender_user) == ("out", ann.user)
+
+
+def test_a_page_from_another_site_cannot_open_the_socket(desk_tx):
+    ann = desk_tx.agent("ann")
+    client = Client()
+    client.force_login(ann.user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+    comm = WebsocketCommunicator(application, "/ws/agent/", headers=[(b"origin", b"https://evil.example"), cookie])
+
+    async def scenario():
+        connected, _ = await comm.connect()
+        assert not connected
+
+    async_to_sync(scenario)()

@@ -144,3 +144,19 @@ def test_agents_not_ready_or_in_acw_get_nothing(desk, state):
     desk.agent("x", skills={service.skill: 50}, state=state)
 
     assert route(desk.chat(), [service.skill]).queued
+
+
+def test_when_the_last_qualified_agent_logs_out_waiting_chats_leave_the_queue(desk):
+    service = desk.service()
+    french = Skill.objects.create(name="French", kind=Skill.Kind.LANGUAGE)
+    ann = desk.agent("ann", skills={service.skill: 50}, state=Agent.State.NOT_READY)
+    desk.agent("bob", skills={french: 50}, state=Agent.State.NOT_READY)
+    support_chat, french_chat = desk.chat(), desk.chat()
+    assert route(support_chat, [service.skill]).queued
+    assert route(french_chat, [french]).queued
+
+    services.log_out(agent_user=ann.user)
+
+    # Nobody left for Support: that chat goes back to its scenario ("no_agents"); bob still
+    # serves French, so that one keeps waiting.
+    assert list(QueuedChat.objects.values_list("interaction_id", flat=True)) == [french_chat.pk]
