@@ -9,6 +9,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from agentdesk.models import Agent, AgentSkill, AgentStateChange, CannedResponse, ChatAssignment, ServiceDeskSettings
@@ -176,6 +177,22 @@ def test_reject_goes_to_the_other_agent_and_a_missed_offer_sets_not_ready(contac
         expect(page.locator("#transcript .msg-in .msg-text")).to_have_text(["Hello?"])
         statuses = list(ChatAssignment.objects.filter(agent=agent1).order_by("id").values_list("status", flat=True))
         assert statuses == [Status.REJECTED, Status.ACTIVE]
+
+        # A supervisor sees both agents live and logs agent2 out from the supervisor page.
+        get_user_model().objects.create_user("boss", password=PASSWORD, is_staff=True)
+        boss = other.context.new_page()
+        boss.goto(f"{url}/agent/login/")
+        boss.fill("#id_username", "boss")
+        boss.fill("#id_password", PASSWORD)
+        boss.click("#login-button")
+        boss.wait_for_url(f"{url}/agent/supervisor/")
+        expect(boss.locator("#agents tr[data-agent=agent1] .state")).to_have_text("Busy")
+        row = boss.locator("#agents tr[data-agent=agent2]")
+        expect(row).to_contain_text("Missed chat")
+        row.locator(".force-logout").click()
+        expect(row.locator(".state")).to_have_text("Logged out")
+        expect(other.locator("#state-label")).to_have_text("Logged out")
+        expect(boss.locator("#counts")).to_contain_text("Logged in 1")
     finally:
         other.context.close()
 
