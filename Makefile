@@ -31,7 +31,7 @@ run: setup
 	@echo "  Simulator:     http://127.0.0.1:$(PORT)/simulator/"
 	@echo "  Health:        http://127.0.0.1:$(PORT)/healthz"
 	@echo ""
-	exec $(PY) -m daphne -b 127.0.0.1 -p $(PORT) contactcenter.asgi:application
+	exec $(PY) -m contactcenter.server -b 127.0.0.1 -p $(PORT) contactcenter.asgi:application
 
 demo: setup
 	$(PY) manage.py migrate --noinput

@@ -111,7 +111,16 @@ def live_daphne(transactional_db, tmp_path):
     env = server_environment(PUBLIC_BASE_URL=url, ALLOWED_HOSTS="127.0.0.1,localhost")
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "contactcenter.server",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "contactcenter.asgi:application",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -10,10 +10,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='scenarioeventlog',
-            name='run',
-        ),
         migrations.RemoveIndex(
             model_name='scenariotimer',
             name='timer_pending_due',
