@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from simulator import payloads, signing
-from simulator.models import DropMode, Platform, SimAccount, SimCustomer, SimDelivery
+from simulator.models import DropMode, Platform, SimAccount, SimCustomer, SimDelivery, SimMessage
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +37,14 @@ def create_delivery(
     kind: str,
     event_id: str = "",
     customer: SimCustomer | None = None,
+    message: SimMessage | None = None,
 ) -> SimDelivery:
     """Store a webhook call to make now (status pending, due immediately)."""
     dropped = kind == "message" and account.drop_mode == DropMode.INBOUND
     return SimDelivery.objects.create(
         account=account,
         customer=customer,
+        message=message,
         kind=kind,
         url=url,
         event_id=event_id,

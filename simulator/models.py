@@ -183,6 +183,14 @@ class SimDelivery(models.Model):
 
     account = models.ForeignKey(SimAccount, on_delete=models.CASCADE, related_name="deliveries")
     customer = models.ForeignKey(SimCustomer, null=True, blank=True, on_delete=models.CASCADE)
+    message = models.ForeignKey(
+        "SimMessage",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        help_text="The customer's message (kind message) or the bot's message a receipt is about.",
+    )
     kind = models.CharField(max_length=32, help_text="message, delivery, read, status, webhook, test, ...")
     method = models.CharField(max_length=8, default="POST")
     url = models.CharField(max_length=500)

@@ -68,6 +68,7 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> S
             pending = delivery.create_delivery(
                 account=account,
                 customer=customer,
+                message=message,
                 url=account.webhook_url,
                 payload=body,
                 kind="message",
@@ -157,7 +158,13 @@ def _queue_receipt(*, account: SimAccount, customer: SimCustomer, message: SimMe
     if body is None or not url:
         return None
     return delivery.create_delivery(
-        account=account, customer=customer, url=url, payload=body, kind=kind, event_id=message.platform_message_id
+        account=account,
+        customer=customer,
+        message=message,
+        url=url,
+        payload=body,
+        kind=kind,
+        event_id=message.platform_message_id,
     )
 
 

@@ -77,13 +77,14 @@ def send(request, account_id: int):
         return _bad(f"The text may have at most {MAX_TEXT} characters and the name 100.")
     customer = services.get_customer(account=account, key=key, name=name)
     message = services.customer_says(account=account, customer=customer, text=text)
-    sent = SimDelivery.objects.filter(account=account, customer=customer, kind="message").order_by("-id").first()
+    sent = message.deliveries.filter(kind="message").first()
     return JsonResponse(
         {
             "message": message_json(message),
             "customer": {"key": customer.key, "name": customer.name, "external_id": customer.external_id},
+            "echo": account.echoes,
             "delivery": None
-            if account.echoes or sent is None
+            if sent is None
             else {"status": sent.status, "last_status_code": sent.last_status_code, "attempts": sent.attempts},
         },
         status=201,

@@ -17,7 +17,7 @@ def test_echo_mode_answers_each_customer_separately(base):
     sent = client.send_text(base, bot, "ana", "Hello", name="Ana Lee")
     client.send_text(base, bot.id, "ben", "Hi there")
 
-    assert sent["message"]["text"] == "Hello" and sent["delivery"] is None
+    assert sent["message"]["text"] == "Hello" and sent["delivery"] is None and sent["echo"] is True
     assert sent["customer"]["name"] == "Ana Lee" and sent["customer"]["external_id"].isdigit()
     assert client.replies(base, bot, "ana") == ["Echo: Hello"]
     assert client.replies(base, bot, "ben") == ["Echo: Hi there"]
@@ -30,6 +30,8 @@ def test_messages_go_to_the_registered_webhook_and_replies_show(base, receiver):
     bot = create_account(platform="telegram", webhook_url=receiver.url, webhook_secret="s3cret")
     sent = client.send_text(base, bot, "ana", "Hello")
     assert sent["delivery"] == {"status": "delivered", "last_status_code": 200, "attempts": 1}
+    assert sent["echo"] is False
+    assert SimDelivery.objects.get(message_id=sent["message"]["id"]).event_id == str(receiver.json()["update_id"])
     assert receiver.json()["message"]["text"] == "Hello"
     assert client.replies(base, bot, "ana") == []  # no echo when a webhook is registered
 

@@ -153,7 +153,8 @@ async function send(event) {
   addMessage(data.message);
   state.after = Math.max(state.after, data.message.id);
   const d = data.delivery;
-  if (!d) showStatus("Echo mode: the simulator answers itself (no webhook registered).");
+  if (data.echo) showStatus("Echo mode: the simulator answers itself (no webhook registered, or echo on).");
+  else if (!d) showStatus("Not delivered: the webhook is not subscribed to messages.", true);
   else if (d.status === "delivered") showStatus(`Delivered to the webhook (HTTP ${d.last_status_code}).`);
   else if (d.status === "dropped") showStatus("Dropped (drop mode): the contact center will not see it.");
   else showStatus(`Webhook answered ${d.last_status_code ?? "nothing"}; the platform will retry.`, true);
