@@ -254,7 +254,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 OUTBOUND_SWEEP_INTERVAL = env.float("OUTBOUND_SWEEP_INTERVAL", default=15.0)  # seconds between sweeps (beat)
 OUTBOUND_SENDING_TIMEOUT = env.float("OUTBOUND_SENDING_TIMEOUT", default=90.0)  # "sending" this long = worker lost
-OUTBOUND_QUEUED_GRACE = env.float("OUTBOUND_QUEUED_GRACE", default=10.0)  # queued and due this long = task lost
+OUTBOUND_QUEUED_GRACE = env.float("OUTBOUND_QUEUED_GRACE", default=30.0)  # queued and due this long = task lost
 OUTBOUND_MAX_COUNTDOWN = env.float("OUTBOUND_MAX_COUNTDOWN", default=60.0)  # longer waits go to the sweeper
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
 OUTBOUND_MAX_AGE = env.float("OUTBOUND_MAX_AGE", default=24 * 3600.0)  # seconds; older queued messages fail

@@ -71,7 +71,7 @@ class Outcome:
 
 
 # Sleep for a rate-limit slot in the worker only when it is this close; else requeue.
-MAX_SLOT_WAIT = 0.5
+MAX_SLOT_WAIT = 0.1
 
 
 def send_queued_message(*, message_id: int) -> Outcome:
@@ -90,7 +90,7 @@ def send_queued_message(*, message_id: int) -> Outcome:
             return Outcome(message.status, detail="not queued")
         if message.next_attempt_at and message.next_attempt_at > now + dt.timedelta(seconds=0.5):
             return Outcome(message.status, detail="not due")
-        if _older_pending(message).exists():
+        if older_pending(message).exists():
             return Outcome(message.status, detail="waiting for an older message")
         refusal = _refusal(message, now=now)
         if refusal:
@@ -132,7 +132,7 @@ def send_queued_message(*, message_id: int) -> Outcome:
     return _record_sent(message_id, sent.platform_message_id)
 
 
-def _older_pending(message: Message):
+def older_pending(message: Message):
     return Message.objects.filter(
         customer_id=message.customer_id,
         direction=Message.Direction.OUTBOUND,
@@ -261,9 +261,15 @@ def kick_next(*, customer_id: int) -> None:
         .values("pk", "status", "next_attempt_at")
         .first()
     )
-    if head and head["status"] == Message.Status.QUEUED:
-        due_in = (head["next_attempt_at"] - timezone.now()).total_seconds() if head["next_attempt_at"] else 0
-        schedule_send(head["pk"], delay=max(due_in, 0))
+    if not head or head["status"] != Message.Status.QUEUED:
+        return
+    now = timezone.now()
+    if head["next_attempt_at"] and head["next_attempt_at"] > now:
+        schedule_send(head["pk"], delay=(head["next_attempt_at"] - now).total_seconds())
+        return
+    # Restart the sweeper's grace: a task is on its way now.
+    Message.objects.filter(pk=head["pk"], status=Message.Status.QUEUED).update(next_attempt_at=now)
+    schedule_send(head["pk"], delay=0)
 
 
 def _mark_unreachable(customer, *, reason: str) -> None:
@@ -291,7 +297,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     from integrations.tasks import schedule_send
 
     now = now or timezone.now()
-    grace = dt.timedelta(seconds=_setting("OUTBOUND_QUEUED_GRACE", 10))
+    grace = dt.timedelta(seconds=_setting("OUTBOUND_QUEUED_GRACE", 30))
     with transaction.atomic():
         stuck = list(
             Message.objects.select_for_update(skip_locked=True)
@@ -316,6 +322,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         .order_by("pk")
         .values_list("pk", flat=True)[:1000]
     )
+    # Restart their grace, so that one slow send is not enqueued again at every sweep.
+    Message.objects.filter(pk__in=due, status=Message.Status.QUEUED).update(next_attempt_at=now)
     due = sorted(set(due) | set(stuck))
     for message_id in due:
         schedule_send(message_id, delay=0)

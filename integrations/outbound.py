@@ -131,9 +131,12 @@ def queue_text(
 
 
 def _after_queued(messages: list[Message]) -> None:
+    from integrations.delivery import older_pending
     from integrations.tasks import send_message
 
     for message in messages:
         publish_message(message)
-    for message in messages:
-        send_message.delay(message.pk)
+    # Only the customer's first pending message may go; settling a message hands the next one
+    # on (after its commit, so either that hand-over or this check sees the other's write).
+    if not older_pending(messages[0]).exists():
+        send_message.delay(messages[0].pk)

@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 def send_message(message_id: int) -> str:
     """Send one outbound message (a no-op unless it is queued, due and next in line)."""
     outcome = delivery.send_queued_message(message_id=message_id)
+    if outcome.detail:
+        logger.info("message %s stays %s: %s", message_id, outcome.status, outcome.detail)
     if outcome.retry_in is not None:
         schedule_send(message_id, delay=outcome.retry_in)
     return outcome.status

@@ -141,9 +141,11 @@ def celery_processes(live_daphne, redis_url, require_postgres, tmp_path):
         REDIS_URL=redis_url,
         CELERY_TASK_ALWAYS_EAGER="false",
         PUBLIC_BASE_URL=live_daphne.url,
-        OUTBOUND_SWEEP_INTERVAL="1",
-        OUTBOUND_SENDING_TIMEOUT="6",
-        OUTBOUND_QUEUED_GRACE="2",
+        # Short enough for a test, long enough that a task merely waiting in a busy queue is
+        # not taken for lost (that would enqueue duplicates of it faster than they drain).
+        OUTBOUND_SWEEP_INTERVAL="2",
+        OUTBOUND_SENDING_TIMEOUT="15",
+        OUTBOUND_QUEUED_GRACE="8",
         OUTBOUND_BACKOFF_BASE="0.5",
         LOG_FORMAT="text",
     )

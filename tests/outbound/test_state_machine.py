@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -139,3 +140,20 @@ def test_admin_retry_sends_a_failed_message_again(live_daphne, admin_client):
     failed.refresh_from_db()
     assert (failed.status, failed.attempts) == ("sent", 1)
     assert [m.text for m in received(sim)] == ["try me again"]
+
+
+def test_facebook_outside_24_hours_uses_the_human_agent_tag_when_allowed(live_daphne):
+    account, sim = link_account(live_daphne.url, messenger="facebook")
+    account.allow_human_agent_tag = True
+    account.save()
+    interaction = add_customer(account, sim, 1)
+    Customer.objects.filter(pk=interaction.customer_id).update(last_inbound_at=timezone.now() - dt.timedelta(hours=30))
+
+    [message] = queue_text(interaction=interaction, text="a late human reply", sender="agent")
+
+    message.refresh_from_db()
+    [request] = SimRequest.objects.filter(account=sim, path__contains="messages")
+    assert message.status == Message.Status.SENT
+    assert json.loads(request.body)["messaging_type"] == "MESSAGE_TAG"
+    assert json.loads(request.body)["tag"] == "HUMAN_AGENT"
+    assert [m.text for m in received(sim)] == ["a late human reply"]

@@ -169,3 +169,34 @@ def test_kill_9_of_a_worker_mid_batch_loses_nothing(live_daphne, celery_processe
     duplicates = sum(n - 1 for n in texts.values())
     assert duplicates <= 2, f"{duplicates} duplicates; at most the 2 sends in flight at the kill may repeat"
     assert not Message.objects.filter(pk__in=[m.pk for m in messages]).exclude(status="sent").exists()
+
+
+def test_kill_9_during_line_sends_duplicates_nothing_thanks_to_the_retry_key(live_daphne, celery_processes):
+    # Every LINE answer takes 0.8 s, so the kill lands while the platform already holds a message
+    # that our row still calls "sending": the resend must be answered 409, not delivered twice.
+    account, sim = link_account(live_daphne.url, messenger="line", latency_ms=800)
+    interactions = [add_customer(account, sim, n) for n in range(10)]
+    worker = celery_processes.worker(concurrency=2)
+    celery_processes.beat()
+
+    messages = []
+    for k in range(2):
+        for interaction in interactions:
+            messages += queue_text(interaction=interaction, text=f"line {interaction.pk}/{k}", sender="bot")
+
+    def accepted_but_not_recorded() -> bool:
+        at_platform = set(sent_texts(sim))
+        return any(
+            m.text in at_platform for m in Message.objects.filter(pk__in=[m.pk for m in messages], status="sending")
+        )
+
+    wait_until(accepted_but_not_recorded, what="a send the platform holds but our row does not")
+    celery_processes.kill_hard(worker)
+
+    celery_processes.worker(concurrency=2)
+    wait_until(lambda: settled(messages), timeout=150, what="the batch to settle after the restart")
+
+    assert Counter(sent_texts(sim)) == Counter(m.text for m in messages)  # each exactly once
+    assert not Message.objects.filter(pk__in=[m.pk for m in messages]).exclude(status="sent").exists()
+    pushes = SimRequest.objects.filter(account=sim, path__contains="message/push")
+    assert pushes.filter(status_code=409).exists()  # the resend happened and the key caught it
