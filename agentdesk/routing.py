@@ -285,7 +285,11 @@ def _announce(assignment: ChatAssignment) -> None:
     if assignment.origin == Origin.TRANSFER:
         from agentdesk import services
 
-        services.offer_chat(interaction=assignment.interaction, agent_user=assignment.agent.user)
+        services.offer_chat(
+            interaction=assignment.interaction,
+            agent_user=assignment.agent.user,
+            no_answer_timeout=services.TRANSFER_OFFER_TIMEOUT,
+        )
         return
     from scenarios.tasks import advance_scenario
 

@@ -291,6 +291,17 @@ def _requeue_transfer(assignment: ChatAssignment, *, exclude_user_id: int | None
     if result.reserved:
         target = Agent.objects.select_related("user").get(user_id=result.agent_user_id)
         offer_chat(interaction=assignment.interaction, agent_user=target.user, no_answer_timeout=TRANSFER_OFFER_TIMEOUT)
+    elif result.no_agents:  # nobody else is logged in: wait for the next agent of the service
+        QueuedChat.objects.get_or_create(
+            interaction=assignment.interaction,
+            defaults={
+                "skill_ids": [service.skill_id],
+                "service": service,
+                "origin": Origin.TRANSFER,
+                "transferred_from": assignment.transferred_from,
+                "transfer_note": assignment.transfer_note,
+            },
+        )
 
 
 @transaction.atomic

@@ -273,3 +273,23 @@ def test_unread_counts_inbound_messages_after_the_last_one_read(desk):
     [shown] = selectors.snapshot(agent_user=agent.user)["chats"]
     assert shown["unread"] == 1
     assert first.pk < later[0].pk
+
+
+def test_a_rejected_queue_transfer_waits_and_rings_at_the_next_agent_going_ready(desk):
+    support, billing = desk.service(), desk.service("Billing")
+    ann = desk.agent("ann", skills={support.skill: 50})
+    bob = desk.agent("bob", skills={billing.skill: 50})
+    cy = desk.agent("cy", skills={billing.skill: 50}, state=State.NOT_READY)
+    chat = connect(desk, support, ann)
+    services.transfer(agent_user=ann.user, interaction_id=chat.pk, service_id=billing.pk, note="invoice")
+    assert ChatAssignment.objects.get(interaction=chat, status=Status.OFFERED).agent == bob
+
+    services.reject_offer(agent_user=bob.user, interaction_id=chat.pk)
+    waiting = QueuedChat.objects.get(interaction=chat)
+    assert (waiting.origin, waiting.transfer_note) == (ChatAssignment.Origin.TRANSFER, "invoice")
+
+    services.set_state(agent_user=cy.user, state=State.READY)
+
+    ringing = ChatAssignment.objects.get(interaction=chat, status=Status.OFFERED)
+    assert (ringing.agent, ringing.transfer_note) == (cy, "invoice")
+    assert not QueuedChat.objects.exists()
