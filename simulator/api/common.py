@@ -86,15 +86,16 @@ def fake_api(platform: str):
             account: SimAccount | None = request.sim_account
             if account is not None and account.latency_ms:
                 time.sleep(account.latency_ms / 1000)  # injected latency, on purpose
+            hide = _credentials_of(account)
             SimRequest.objects.create(
                 account=account,
                 platform=platform,
                 method=request.method,
-                path=redact(request.get_full_path())[:500],
+                path=_hide(redact(request.get_full_path()), hide)[:500],
                 headers=masked_headers(request),
-                body=mask_json(request.body.decode(errors="replace"))[:20000],
+                body=_hide(mask_json(request.body.decode(errors="replace")), hide)[:20000],
                 status_code=response.status_code,
-                response=mask_json(response.content.decode(errors="replace"))[:20000],
+                response=_hide(mask_json(response.content.decode(errors="replace")), hide)[:20000],
             )
             if account is not None:
                 _retry_after_response(response, account, started)
@@ -103,6 +104,19 @@ def fake_api(platform: str):
         return wrapper
 
     return decorator
+
+
+def _credentials_of(account: SimAccount | None) -> list[str]:
+    if account is None:
+        return []
+    return [value for value in (account.token, account.secret, account.api_secret) if len(value) >= 4]
+
+
+def _hide(text: str, secrets: list[str]) -> str:
+    """Whatever pattern-based masking missed: the account's own credentials, literally."""
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return text
 
 
 def json_response(data, status: int = 200, headers: dict | None = None) -> JsonResponse:

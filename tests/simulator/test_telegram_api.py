@@ -138,6 +138,10 @@ def test_request_log_masks_the_token(base, bot):
     assert bot.token not in logged.path and "[telegram-token]" in logged.path
     assert logged.status_code == 200 and '"acme_support_bot"' in logged.response
 
+    short = create_account(platform="telegram", token="12345:short")  # too short for the log patterns
+    call(base, short.token, "getMe")
+    assert short.token not in SimRequest.objects.get(account=short).path
+
 
 def test_customer_message_is_delivered_with_secret_and_retried_with_same_update_id(bot, receiver):
     bot.webhook_url, bot.webhook_secret = receiver.url, "s3cr3t_7"
