@@ -123,6 +123,20 @@ def short(value: str, limit: int = 255) -> str:
     return value[:limit]
 
 
+def event_key(*parts: Any) -> str:
+    """A dedupe key built from parts, bounded to the column: long ones become a digest, not a cut,
+    so two different events can never share a key."""
+    key = ":".join(str(part) for part in parts)
+    if len(key) <= 255:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode(errors="surrogateescape")).hexdigest()
+
+
+def ids(data: Any, key: str) -> tuple[str, ...]:
+    """An optional list of ids (strings or integers), each bounded like `ident`."""
+    return tuple(ident({key: value}, key) for value in items(data, key, required=False))
+
+
 def number(data: Any, key: str, *, required: bool = True) -> float | None:
     value = data.get(key) if isinstance(data, dict) else None
     if value is None and not required:

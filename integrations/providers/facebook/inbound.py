@@ -18,9 +18,11 @@ from integrations.providers.base import (
     WebhookRequest,
 )
 from integrations.providers.inbound_common import (
+    event_key,
     from_millis,
     hmac_sha256_hex,
     ident,
+    ids,
     items,
     load_object,
     number,
@@ -100,7 +102,7 @@ def _messaging_event(item: dict[str, Any]) -> InboundEvent | str:
     if "postback" in item:
         postback = obj(item, "postback")
         payload = text(postback, "payload")
-        event_id = ident(postback, "mid", required=False) or f"postback:{psid}:{item.get('timestamp')}"
+        event_id = ident(postback, "mid", required=False) or event_key("postback", psid, number(item, "timestamp"))
         return InboundEvent(
             event_id=event_id,
             kind=EventKind.POSTBACK,
@@ -111,11 +113,11 @@ def _messaging_event(item: dict[str, Any]) -> InboundEvent | str:
         )
     if "delivery" in item:
         delivery = obj(item, "delivery")
-        mids = tuple(str(mid) for mid in items(delivery, "mids", required=False))
+        mids = ids(delivery, "mids")
         watermark = number(delivery, "watermark", required=False)
         key = ",".join(mids) or str(watermark)
         return InboundEvent(
-            event_id=f"delivery:{psid}:{key}"[:255],
+            event_id=event_key("delivery", psid, key),
             kind=EventKind.DELIVERED,
             receipt_message_ids=mids,
             receipt_watermark=from_millis(watermark),
@@ -124,7 +126,7 @@ def _messaging_event(item: dict[str, Any]) -> InboundEvent | str:
     if "read" in item:
         watermark = number(obj(item, "read"), "watermark")
         return InboundEvent(
-            event_id=f"read:{psid}:{int(watermark)}",
+            event_id=event_key("read", psid, watermark),
             kind=EventKind.READ,
             receipt_watermark=from_millis(watermark),
             **common,
@@ -133,7 +135,7 @@ def _messaging_event(item: dict[str, Any]) -> InboundEvent | str:
         edit = obj(item, "message_edit")
         mid = ident(edit, "mid")
         return InboundEvent(
-            event_id=f"edit:{mid}:{edit.get('num_edit')}"[:255],
+            event_id=event_key("edit", mid, number(edit, "num_edit", required=False)),
             kind=EventKind.EDITED,
             text=text(edit, "text"),
             attachment={"type": "edit", "num_edit": edit.get("num_edit")},

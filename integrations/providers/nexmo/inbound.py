@@ -22,6 +22,7 @@ from integrations.providers.base import (
     WebhookRequest,
 )
 from integrations.providers.inbound_common import (
+    event_key,
     from_iso,
     ident,
     load_object,
@@ -135,7 +136,7 @@ def _status(payload: dict[str, Any], uuid: str, when) -> InboundEvent:
     status = text(payload, "status")
     error = obj(payload, "error", required=False)
     return InboundEvent(
-        event_id=f"status:{uuid}:{status}"[:255],
+        event_id=event_key("status", uuid, status),
         kind=STATUS_KINDS.get(status, EventKind.STATUS),
         customer_external_id=_address(payload, "to"),
         receipt_message_ids=(uuid,),

@@ -45,8 +45,8 @@ def handshake(account, request: WebhookRequest):
 def parse(account, request: WebhookRequest) -> ParseResult:
     update = load_object(request.body)
     update_id = update.get("update_id")
-    if isinstance(update_id, bool) or not isinstance(update_id, int):
-        raise MalformedPayload("'update_id' must be an integer")
+    if isinstance(update_id, bool) or not isinstance(update_id, int) or not 0 <= update_id < 2**63:
+        raise MalformedPayload("'update_id' must be a non-negative 64-bit integer")
     event_id = str(update_id)
     if "message" in update:
         return ParseResult([_message_event(event_id, obj(update, "message"), edited=False, raw=update)])

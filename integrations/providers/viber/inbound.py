@@ -16,6 +16,7 @@ from integrations.providers.base import (
     WebhookRequest,
 )
 from integrations.providers.inbound_common import (
+    event_key,
     from_millis,
     hmac_sha256_hex,
     ident,
@@ -56,21 +57,22 @@ def handshake(account, request: WebhookRequest):
 def parse(account, request: WebhookRequest) -> ParseResult:
     payload = load_object(request.body)
     event = text(payload, "event")
-    when = from_millis(payload.get("timestamp"))
+    stamp = payload.get("timestamp")
+    when = from_millis(stamp)
     token = ident(payload, "message_token", required=False)
     base = {"timestamp": when, "raw": payload}
     if event == "message":
         return ParseResult([_message(payload, token, base)])
     if event in ("subscribed", "conversation_started"):
         user = obj(payload, "user")
-        event_id = f"{event}:{token or ident(user, 'id')}:{payload.get('timestamp')}"
+        event_id = event_key(event, token or ident(user, "id"), number(payload, "timestamp"))
         extra = {"messenger": "viber", "context": text(payload, "context"), "subscribed": payload.get("subscribed")}
         return ParseResult(
             [InboundEvent(event_id=event_id, kind=EventKind.FOLLOW, status=event, extra=extra, **_person(user), **base)]
         )
     if event == "unsubscribed":
         user_id = ident(payload, "user_id")
-        event_id = f"unsubscribed:{user_id}:{payload.get('timestamp')}"
+        event_id = event_key("unsubscribed", user_id, number(payload, "timestamp"))
         return ParseResult(
             [
                 InboundEvent(
@@ -89,7 +91,7 @@ def parse(account, request: WebhookRequest) -> ParseResult:
         return ParseResult(
             [
                 InboundEvent(
-                    event_id=f"{event}:{ours}:{user_id}",
+                    event_id=event_key(event, ours, user_id),
                     kind=RECEIPT_KINDS[event],
                     customer_external_id=user_id,
                     receipt_message_ids=(ours,),
