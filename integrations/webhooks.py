@@ -34,7 +34,9 @@ def webhook(request: HttpRequest, messenger: str, account_id: uuid.UUID, callbac
     if request.method not in ("GET", "POST"):
         return _plain(405, "Method Not Allowed")
     declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+    if not declared.isdigit():
+        return _plain(400, "Bad Request: invalid Content-Length")
+    if int(declared) > MAX_BODY_BYTES:
         return _plain(413, "Payload Too Large")
     try:
         account = IntegrationAccount.objects.filter(pk=account_id, messenger=messenger, enabled=True).first()
