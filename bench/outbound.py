@@ -209,7 +209,7 @@ def main() -> None:
         account, sim, _ = _link(0, 1)
         _baseline(sim)
         _print(f"worker: prefork -c {CONCURRENCY}; {MESSAGES} messages per run; fake latency 0 ms")
-        _run("capacity (one message per chat)", rate_limit=0, chats=MESSAGES, per_chat=1)
+        _run("spread: one message per chat, limiter on", rate_limit=0, chats=MESSAGES, per_chat=1)
         _run(
             "Telegram profile (fake enforces 30/s; 10 per chat)",
             rate_limit=30,
