@@ -32,6 +32,9 @@ from integrations.providers.base import PlatformError, RateLimited, RecipientUnr
 logger = logging.getLogger(__name__)
 
 PENDING = (Message.Status.QUEUED, Message.Status.SENDING)
+# Viber's "too many requests" (status 12) caps messages per user, not per bot: only the
+# customer's own line waits (behind this message), the account goes on.
+PER_RECIPIENT_LIMITS = frozenset({"viber"})
 FACEBOOK_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 
@@ -215,7 +218,8 @@ def _record_error(message_id: int, error: PlatformError) -> Outcome:
     now = timezone.now()
     if isinstance(error, RateLimited):
         retry_in = max(float(error.retry_after), 0.05)
-        ratelimit.pause(messenger=messenger, account_id=message.account_id, seconds=retry_in)
+        if messenger not in PER_RECIPIENT_LIMITS:
+            ratelimit.pause(messenger=messenger, account_id=message.account_id, seconds=retry_in)
         return _requeue(message, retry_in=retry_in)
     if isinstance(error, Unavailable):
         if message.attempts >= max_attempts() or now - message.created_at > max_age():
