@@ -155,6 +155,8 @@ def _outside_facebook_window(message: Message, *, now: dt.datetime) -> dt.timede
 
 def _refusal(message: Message, *, now: dt.datetime) -> str:
     """Why this message must not be sent at all, or ""."""
+    if not message.account.enabled:
+        return "Not sent: the integration account is disabled."
     if now - message.created_at > max_age():
         return "Not sent: the message waited longer than the delivery deadline."
     elapsed = _outside_facebook_window(message, now=now)

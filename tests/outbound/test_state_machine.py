@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Customer, Message
-from integrations import ratelimit
+from integrations import delivery, ratelimit
 from integrations.outbound import queue_text
 from integrations.tasks import send_message, sweep_outbound
 from simulator.models import ForcedError, SimRequest
@@ -157,3 +157,24 @@ def test_facebook_outside_24_hours_uses_the_human_agent_tag_when_allowed(live_da
     assert json.loads(request.body)["messaging_type"] == "MESSAGE_TAG"
     assert json.loads(request.body)["tag"] == "HUMAN_AGENT"
     assert [m.text for m in received(sim)] == ["a late human reply"]
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(settings):
+    settings.OUTBOUND_BACKOFF_BASE, settings.OUTBOUND_BACKOFF_CAP = 2.0, 300.0
+    for attempt, full in [(1, 2.0), (2, 4.0), (5, 32.0), (12, 300.0)]:
+        delays = [delivery.backoff(attempt) for _ in range(200)]
+        assert all(full * 0.5 <= d <= full for d in delays)
+        assert len(set(delays)) > 1  # jittered, so workers do not retry in lockstep
+
+
+def test_a_disabled_account_sends_nothing(live_daphne):
+    account, sim = link_account(live_daphne.url)
+    account.enabled = False
+    account.save()
+    interaction = add_customer(account, sim, 1)
+
+    [message] = queue_text(interaction=interaction, text="hello?", sender="bot")
+
+    message.refresh_from_db()
+    assert (message.status, message.error_text) == ("failed", "Not sent: the integration account is disabled.")
+    assert not SimRequest.objects.exists()
