@@ -99,6 +99,8 @@ def send_queued_message(*, message_id: int) -> Outcome:
         if refusal:
             _fail(message, code="", text=refusal)
             return Outcome(message.status, detail=refusal)
+        # One Redis round trip under the row lock (not a platform call): a slot is taken only
+        # by a message that will go now.
         slot = ratelimit.reserve(
             messenger=message.account.messenger,
             account_id=message.account_id,
