@@ -73,6 +73,8 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         for frame in result or []:
+            if frame["type"] == "snapshot":
+                await self.watch(frame)
             await self.send_json(frame)
         if action != "ping":
             await self.send_json({"type": "ack", "request_id": request_id, "action": action})
@@ -94,14 +96,17 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_snapshot(self):
         snap = await database_sync_to_async(selectors.snapshot)(agent_user=self.user)
-        # Watch the chats shown, so late status changes (read receipts) still arrive.
+        await self.watch(snap)
+        await self.send_json(snap)
+
+    async def watch(self, snap: dict) -> None:
+        """Join the groups of the chats shown, so late status changes (read receipts) arrive."""
         shown = {c["interaction_id"] for c in snap["chats"] if c["status"] != "offered"}
         for interaction_id in shown - self.watched:
             await self.channel_layer.group_add(interaction_group(interaction_id), self.channel_name)
         for interaction_id in self.watched - shown:
             await self.channel_layer.group_discard(interaction_group(interaction_id), self.channel_name)
         self.watched = shown
-        await self.send_json(snap)
 
 
 def _schedule_presence(user_id: int, deadline) -> None:

@@ -45,11 +45,35 @@ class Desk:
             api_base_url="http://127.0.0.1:9",
         )
 
-    def chat(self, *, customer: str = "", text: str = "Hello", account=None, first_name: str = "Ana", last_name="Lima"):
+    def simulated_account(self, server_url: str):
+        """A Telegram account on the simulator's fake Bot API served at `server_url`."""
+        from simulator.demo import API_BASE_PATHS
+        from simulator.factories import create_account
+
+        bot = create_account(platform="telegram", name=f"Sim {next(_seq)}")
+        account = IntegrationAccount.objects.create(
+            messenger="telegram",
+            name=bot.name,
+            username=bot.username,
+            access_token=bot.token,
+            api_base_url=f"{server_url}{API_BASE_PATHS['telegram']}",
+        )
+        return account, bot
+
+    def chat(
+        self,
+        *,
+        customer: str = "",
+        text: str = "Hello",
+        account=None,
+        first_name: str = "Ana",
+        last_name="Lima",
+        external_id: str = "",
+    ):
         account = account or self.account()
         customer = upsert_customer(
             account=account,
-            external_id=customer or f"c{next(_seq)}",
+            external_id=external_id or customer or f"c{next(_seq)}",
             profile={"first_name": first_name, "last_name": last_name, "username": "ana_l", "language": "pt"},
         )
         interaction, _ = open_interaction(customer=customer)

@@ -16,6 +16,7 @@ from agentdesk.models import ChatAssignment
 from contactcenter.asgi import application
 from conversations.models import Message
 from conversations.realtime import publish_message
+from simulator.services import get_customer
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
@@ -65,11 +66,13 @@ def test_a_user_who_is_not_an_agent_is_refused():
     async_to_sync(scenario)()
 
 
-def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx):
+def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx, live_server):
     service = desk_tx.service()
     ann = desk_tx.agent("ann", skills={service.skill: 90})
     bob = desk_tx.agent("bob", skills={service.skill: 10})
-    chat = desk_tx.chat(text="My order is late")
+    account, bot = desk_tx.simulated_account(live_server.url)
+    sim_customer = get_customer(account=bot, key="ana", name="Ana Lima")
+    chat = desk_tx.chat(text="My order is late", account=account, external_id=sim_customer.external_id)
     routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
     services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
 
@@ -139,7 +142,9 @@ def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx):
 
     async_to_sync(as_ann)()
     reply = Message.objects.get(text="On it!")
-    assert (reply.direction, reply.sender_user) == ("out", ann.user)
+    assert (reply.direction, reply.sender_user, reply.status) == ("out", ann.user, "sent")
+    # It reached the customer on the (fake) platform.
+    assert list(sim_customer.messages.filter(direction="out").values_list("text", flat=True)) == ["On it!"]
 
 
 def test_a_page_from_another_site_cannot_open_the_socket(desk_tx):
