@@ -132,6 +132,9 @@ def test_admin_retry_sends_a_failed_message_again(live_daphne, admin_client):
     page = admin_client.get("/admin/integrations/outboundmessage/?status__exact=failed")
     assert page.status_code == 200
     assert "Gave up" in page.text and "Sends per account, last 24 hours" in page.text
+    # queued, sending, sent, delivered, read, failed
+    statistics_row = f"<td>{account.name}</td><td>telegram</td><td>1</td>" + "<td>0</td>" * 5 + "<td>1</td>"
+    assert statistics_row in page.text
 
     response = admin_client.post(
         "/admin/integrations/outboundmessage/", {"action": "retry", "_selected_action": [failed.pk]}, follow=True
