@@ -17,12 +17,12 @@ State = Agent.State
 
 def presence_grace() -> dt.timedelta:
     """How long a login survives without any open desktop socket."""
-    return dt.timedelta(seconds=getattr(settings, "AGENTDESK_PRESENCE_GRACE_SECONDS", 60))
+    return dt.timedelta(seconds=settings.AGENTDESK_PRESENCE_GRACE_SECONDS)
 
 
 def heartbeat_interval() -> int:
     """Seconds between the desktop's pings."""
-    return int(getattr(settings, "AGENTDESK_HEARTBEAT_SECONDS", 5))
+    return settings.AGENTDESK_HEARTBEAT_SECONDS
 
 
 def lock_agent(*, user_id: int) -> Agent:

@@ -206,6 +206,12 @@ PLATFORM_HTTP_TIMEOUT = (
     env.float("PLATFORM_READ_TIMEOUT", default=15.0),
 )
 
+# --- Agent Desktop ----------------------------------------------------------------------
+
+# An agent with no open desktop stays logged in this long (a dropped network is not a logout).
+AGENTDESK_PRESENCE_GRACE_SECONDS = env.int("AGENTDESK_PRESENCE_GRACE_SECONDS", default=60)
+AGENTDESK_HEARTBEAT_SECONDS = env.int("AGENTDESK_HEARTBEAT_SECONDS", default=5)
+
 # The messenger simulator: on by default under `make run`, off in production.
 SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=DEBUG)
 
