@@ -130,7 +130,7 @@ def _baseline(sim, n: int = 200) -> None:
     )
 
 
-def _run(label: str, *, rate_limit: int, chats: int, per_chat: int) -> None:
+def _run(label: str, *, rate_limit: int, chats: int, per_chat: int, pace: float = 0.0) -> None:
     from conversations.models import Message
     from integrations.outbound import queue_text
     from simulator.models import SimMessage, SimRequest
@@ -140,6 +140,8 @@ def _run(label: str, *, rate_limit: int, chats: int, per_chat: int) -> None:
     start = time.monotonic()
     for k in range(per_chat):
         for interaction in interactions:
+            if pace:  # open loop: on schedule, whatever the previous enqueue cost
+                time.sleep(max(0.0, start + len(messages) / pace - time.monotonic()))
             messages += queue_text(interaction=interaction, text=f"{label} {interaction.pk}/{k}", sender="bot")
     ids = [m.pk for m in messages]
     deadline = time.monotonic() + 300
@@ -210,6 +212,9 @@ def main() -> None:
         _baseline(sim)
         _print(f"worker: prefork -c {CONCURRENCY}; {MESSAGES} messages per run; fake latency 0 ms")
         _run("spread: one message per chat, limiter on", rate_limit=0, chats=MESSAGES, per_chat=1)
+        _run(
+            "below the limits: 10 msg/s, one per chat", rate_limit=30, chats=max(MESSAGES // 3, 1), per_chat=1, pace=10
+        )
         _run(
             "Telegram profile (fake enforces 30/s; 10 per chat)",
             rate_limit=30,

@@ -35,7 +35,7 @@ class Rate:
 # Kept a little under the platforms' published figures (performance.md section 3) so that
 # scheduling jitter between workers cannot push a 1-second window over the platform's cap.
 LIMITS: dict[str, dict[str, Rate]] = {
-    "telegram": {"account": Rate(25, burst=1), "chat": Rate(1, burst=3)},  # ~30/s per bot, ~1/s per chat
+    "telegram": {"account": Rate(25, burst=1), "chat": Rate(1, burst=1)},  # ~30/s per bot, ~1/s per chat
     "facebook": {"account": Rate(250, burst=10), "chat": Rate(5, burst=5)},  # 300 calls/s per page
     "line": {"account": Rate(1500, burst=50)},  # ~2,000 req/s per channel
     "viber": {"account": Rate(50, burst=10)},  # no published per-second cap; 100/h per user is the platform's

@@ -14,7 +14,7 @@ from integrations.outbound import queue_text
 from integrations.tasks import send_message, sweep_outbound
 from simulator.models import ForcedError, SimRequest
 
-from .conftest import add_customer, link_account, received
+from .conftest import add_customer, link_account, received, settled, wait_until
 
 pytestmark = [pytest.mark.postgres]
 
@@ -64,7 +64,8 @@ def test_a_message_waits_for_the_older_one_of_the_same_customer(live_daphne):
     assert send_message.delay(second.pk).get() == "queued"  # not before "first"
     assert received(sim) == []
 
-    send_message.delay(first.pk)  # sending "first" hands "second" on
+    send_message.delay(first.pk)  # sending "first" hands "second" on (a second later: 1/s per chat)
+    wait_until(lambda: settled([first, second]), timeout=30, what="both to settle")
     assert [m.text for m in received(sim)] == ["first", "second"]
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
