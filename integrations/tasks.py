@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connections
 
+from contactcenter import embedded
 from integrations import delivery
 
 logger = logging.getLogger(__name__)
@@ -42,18 +41,7 @@ def schedule_send(message_id: int, *, delay: float) -> None:
     if delay <= 0.01:
         send_message.delay(message_id)
     elif send_message.app.conf.task_always_eager:
-        timer = threading.Timer(delay, _send_in_thread, args=(message_id,))
-        timer.daemon = True
-        timer.start()
+        embedded.run_later(delay, send_message, message_id)
     elif delay <= getattr(settings, "OUTBOUND_MAX_COUNTDOWN", 60):
         send_message.apply_async((message_id,), countdown=delay)
     # else: the sweeper enqueues it once next_attempt_at is due.
-
-
-def _send_in_thread(message_id: int) -> None:
-    try:
-        send_message.delay(message_id)
-    except Exception:
-        logger.exception("delayed send of message %s failed", message_id)
-    finally:
-        connections.close_all()  # this thread's own connections

@@ -1,12 +1,12 @@
 """Celery tasks of the scenario engine: thin wrappers over scenarios.engine and services."""
 
 import logging
-import threading
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError, connections, transaction
+from django.db import OperationalError, transaction
 
+from contactcenter import embedded
 from scenarios import services
 
 logger = logging.getLogger(__name__)
@@ -72,18 +72,7 @@ def schedule_timer(timer_id: int, *, delay: float) -> None:
     in (as for outbound retries), so `make run` still sends queue messages and ends Waits.
     """
     if fire_timer.app.conf.task_always_eager:
-        timer = threading.Timer(max(delay, 0) + 0.05, _fire_in_thread, args=(timer_id,))
-        timer.daemon = True
-        timer.start()
+        embedded.run_later(max(delay, 0) + 0.05, fire_timer, timer_id)
     elif delay <= getattr(settings, "OUTBOUND_MAX_COUNTDOWN", 60):
         # Longer countdowns would sit unacknowledged near Redis's visibility timeout.
         fire_timer.apply_async((timer_id,), countdown=max(delay, 0))
-
-
-def _fire_in_thread(timer_id: int) -> None:
-    try:
-        fire_timer.delay(timer_id)
-    except Exception:
-        logger.exception("embedded firing of scenario timer %s failed", timer_id)
-    finally:
-        connections.close_all()

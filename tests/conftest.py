@@ -20,6 +20,15 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _cancel_embedded_timers():
+    """Eager-mode timer threads a test started must not fire into the next test."""
+    yield
+    from contactcenter import embedded
+
+    embedded.cancel_pending()
+
+
 @pytest.fixture
 def require_postgres():
     if connection.vendor != "postgresql":

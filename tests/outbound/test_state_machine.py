@@ -61,7 +61,7 @@ def test_a_message_waits_for_the_older_one_of_the_same_customer(live_daphne):
     interaction = add_customer(account, sim, 1)
     first, second = outbound(interaction, "first"), outbound(interaction, "second")
 
-    assert send_message.delay(second.pk).get() == "queued"  # not before "first"
+    assert send_message(second.pk) == "queued"  # not before "first"
     assert received(sim) == []
 
     send_message.delay(first.pk)  # sending "first" hands "second" on (a second later: 1/s per chat)
@@ -94,7 +94,7 @@ def test_the_sweeper_sends_a_queued_message_whose_task_was_lost(live_daphne, set
         next_attempt_at=timezone.now() - dt.timedelta(seconds=settings.OUTBOUND_QUEUED_GRACE + 1)
     )
 
-    assert sweep_outbound.delay().get() == {"stuck": 0, "requeued": 1}
+    assert sweep_outbound() == {"stuck": 0, "requeued": 1}
     assert [m.text for m in received(sim)] == ["lost task"]
 
 
