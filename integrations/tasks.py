@@ -42,6 +42,6 @@ def schedule_send(message_id: int, *, delay: float) -> None:
         send_message.delay(message_id)
     elif send_message.app.conf.task_always_eager:
         embedded.run_later(delay, send_message, message_id)
-    elif delay <= getattr(settings, "OUTBOUND_MAX_COUNTDOWN", 60):
+    elif delay <= settings.OUTBOUND_MAX_COUNTDOWN:
         send_message.apply_async((message_id,), countdown=delay)
     # else: the sweeper enqueues it once next_attempt_at is due.

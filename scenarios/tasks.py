@@ -73,6 +73,6 @@ def schedule_timer(timer_id: int, *, delay: float) -> None:
     """
     if fire_timer.app.conf.task_always_eager:
         embedded.run_later(max(delay, 0) + 0.05, fire_timer, timer_id)
-    elif delay <= getattr(settings, "OUTBOUND_MAX_COUNTDOWN", 60):
+    elif delay <= settings.OUTBOUND_MAX_COUNTDOWN:
         # Longer countdowns would sit unacknowledged near Redis's visibility timeout.
         fire_timer.apply_async((timer_id,), countdown=max(delay, 0))
