@@ -203,6 +203,10 @@ def main() -> None:
         m1, statuses = _run_load("M1 signed Telegram updates, 10 % replays", items)
         stored = Message.objects.filter(account=account).count()
         answered_ok = sum(1 for s in statuses if s == 200)
+        if answered_ok != len(statuses):
+            from collections import Counter
+
+            _print(f"M1 answers by status: {dict(Counter(statuses))} (see var/bench/ingest-daphne.log)")
         _print(
             f"M1 / B2 = {m1 / b2:.0%}; answers 200: {answered_ok}/{len(statuses)}; "
             f"rows stored {stored} for {UPDATES} unique updates ({'ok' if stored == UPDATES else 'MISMATCH'})"
