@@ -8,6 +8,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from agentdesk import states
 from agentdesk.models import Agent, ChatAssignment, ServiceDeskSettings
 from agentdesk.notify import notify_agents
 from conversations.models import Interaction
@@ -63,6 +64,25 @@ def own_assignment(agent: Agent, interaction_id: int, statuses) -> ChatAssignmen
 
 
 # --- States ---------------------------------------------------------------------------
+
+
+def lock_due_assignment(
+    assignment_id: int, *, status: str, deadline_field: str, now: dt.datetime
+) -> tuple[Agent, ChatAssignment] | None:
+    """Lock the agent, then its assignment, if it is in `status` and its deadline has passed.
+
+    Agent row first, as every desk action locks, so deadline handlers cannot deadlock
+    against routing. Returns None when the deadline is not (or no longer) due.
+    """
+    user_id = ChatAssignment.objects.filter(pk=assignment_id).values_list("agent__user_id", flat=True).first()
+    if user_id is None:
+        return None
+    agent = states.lock_agent(user_id=user_id)
+    assignment = ChatAssignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, status=status).first()
+    deadline = getattr(assignment, deadline_field, None) if assignment else None
+    if deadline is None or deadline > now:
+        return None
+    return agent, assignment
 
 
 def desk_settings(service) -> ServiceDeskSettings:

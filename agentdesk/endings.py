@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agentdesk import states
-from agentdesk.common import DeskError, end_active, fire_event, own_assignment
+from agentdesk.common import DeskError, end_active, fire_event, lock_due_assignment, own_assignment
 from agentdesk.models import ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
 
@@ -95,15 +95,10 @@ def wrap_up(
 def acw_expired(*, assignment_id: int, now: dt.datetime | None = None) -> bool:
     """The service's After Call Work time limit ran out: wrap-up completes as it is."""
     now = now or timezone.now()
-    user_id = ChatAssignment.objects.filter(pk=assignment_id).values_list("agent__user_id", flat=True).first()
-    if user_id is None:
+    due = lock_due_assignment(assignment_id, status=Status.WRAP_UP, deadline_field="acw_deadline", now=now)
+    if due is None:
         return False
-    agent = states.lock_agent(user_id=user_id)
-    assignment = (
-        ChatAssignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, status=Status.WRAP_UP).first()
-    )
-    if assignment is None or assignment.acw_deadline is None or assignment.acw_deadline > now:
-        return False
+    agent, assignment = due
     assignment.status = Status.DONE
     assignment.wrapped_at = now
     assignment.save(update_fields=["status", "wrapped_at"])

@@ -21,6 +21,7 @@ from agentdesk.common import (
     end_active,
     finish_wrap_ups,
     fire_event,
+    lock_due_assignment,
     own_assignment,
     schedule_deadline,
 )
@@ -213,15 +214,10 @@ def reject_offer(*, agent_user, interaction_id: int) -> None:
 def offer_timed_out(*, assignment_id: int, now: dt.datetime | None = None) -> bool:
     """No answer in time: the offer is missed and the agent goes Not Ready ("Missed chat")."""
     now = now or timezone.now()
-    row = ChatAssignment.objects.filter(pk=assignment_id).values_list("agent__user_id", flat=True).first()
-    if row is None:
+    due = lock_due_assignment(assignment_id, status=Status.OFFERED, deadline_field="offer_deadline", now=now)
+    if due is None:
         return False
-    agent = states.lock_agent(user_id=row)
-    assignment = (
-        ChatAssignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, status=Status.OFFERED).first()
-    )
-    if assignment is None or assignment.offer_deadline is None or assignment.offer_deadline > now:
-        return False
+    agent, assignment = due
     _withdraw_offer(assignment, status=Status.MISSED)
     _not_ready_after_offer(agent, NotReadyReason.system("missed_chat"), cause="offer missed")
     return True
