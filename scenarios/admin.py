@@ -10,6 +10,7 @@ from scenarios.admin_forms import (
     BlockForm,
     BlockFormSet,
     HoursOfOperationForm,
+    block_form_fieldsets,
     block_types_reference,
 )
 from scenarios.blocks import REGISTRY
@@ -127,6 +128,8 @@ class BlockInline(admin.StackedInline):
     formset = BlockFormSet
     extra = 0
     ordering = ["order", "id"]
+    # Every type's settings and exits; the change form's script shows the selected type's.
+    fieldsets = block_form_fieldsets()
 
 
 @admin.register(Scenario)
@@ -150,6 +153,7 @@ class ScenarioAdmin(admin.ModelAdmin):
                 "settings": b.settings_help,
                 "example": b.example,
                 "exits": (["next"] if b.has_next else []) + list(b.fixed_exits),
+                "has_next": b.has_next,
             }
             for t, b in REGISTRY.items()
         }

@@ -19,20 +19,42 @@ def management(prefix, total, initial=0):
     }
 
 
+BRANCH_TYPES = ("if", "switch")
+
+
+def setting_value(kind, name, value):
+    """What an administrator types into the per-type field of one setting."""
+    if kind == "switch" and name == "branches":
+        return "\n".join(f"{b['value']} = {b['exit']}" for b in value)
+    if name == "extra_skills":
+        return list(value)  # a multi-select posts each chosen skill name
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "on" if value else ""
+    return str(value)
+
+
 def block_rows(rows, prefix="blocks"):
+    """rows: (key, title, type, settings, exits) with exits a dict, or raw "Branch exits" text."""
     data = management(prefix, len(rows))
-    for i, (key, title, kind, settings, nxt, others) in enumerate(rows):
-        data.update(
-            {
-                f"{prefix}-{i}-order": str(i),
-                f"{prefix}-{i}-key": key,
-                f"{prefix}-{i}-title": title,
-                f"{prefix}-{i}-type": kind,
-                f"{prefix}-{i}-settings": json.dumps(settings),
-                f"{prefix}-{i}-next_block": nxt,
-                f"{prefix}-{i}-other_exits": others,
-            }
-        )
+    for i, (key, title, kind, settings, exits) in enumerate(rows):
+        row = f"{prefix}-{i}"
+        data.update({f"{row}-order": str(i), f"{row}-key": key, f"{row}-title": title, f"{row}-type": kind})
+        for name, value in settings.items():
+            data[f"{row}-{kind}__{name}"] = setting_value(kind, name, value)
+        if isinstance(exits, str):
+            data[f"{row}-other_exits"] = exits
+            continue
+        branch_lines = []
+        for name, target in exits.items():
+            if name == "next":
+                data[f"{row}-next_block"] = target
+            elif kind in BRANCH_TYPES and name != "Default":
+                branch_lines.append(f"{name} = {target}")
+            else:
+                data[f"{row}-{kind}__exit__{name.lower().replace(' ', '_')}"] = target
+        data[f"{row}-other_exits"] = "\n".join(branch_lines)
     return data
 
 
@@ -41,8 +63,14 @@ def test_a_valid_scenario_is_saved_with_its_exits(admin_client):
     data.update(
         block_rows(
             [
-                ("hi", "Hello", "send_message", {"message": "Hi $(item.firstName)"}, "end", "Send error = end"),
-                ("end", "Bye", "exit", {}, "", ""),
+                (
+                    "hi",
+                    "Hello",
+                    "send_message",
+                    {"message": "Hi $(item.firstName)"},
+                    {"next": "end", "Send error": "end"},
+                ),
+                ("end", "Bye", "exit", {}, {}),
             ]
         )
     )
@@ -55,10 +83,10 @@ def test_a_valid_scenario_is_saved_with_its_exits(admin_client):
 @pytest.mark.parametrize(
     ("rows", "problem"),
     [
-        ([("a", "A", "send_message", {"message": "x"}, "nowhere", "")], "points to a missing block"),
-        ([("a", "A", "send_message", {}, "", "")], "is required"),
-        ([("a", "A", "send_message", {"message": "x"}, "", ""), ("b", "B", "exit", {}, "", "")], "cannot be reached"),
-        ([("a", "A", "send_message", {"message": "x"}, "", "Broken line")], "Exit name = block key"),
+        ([("a", "A", "send_message", {"message": "x"}, {"next": "nowhere"})], "points to a missing block"),
+        ([("a", "A", "send_message", {}, {})], "is required"),
+        ([("a", "A", "send_message", {"message": "x"}, {}), ("b", "B", "exit", {}, {})], "cannot be reached"),
+        ([("a", "A", "if", {"branches": [{"exit": "X", "conditions": []}]}, "Broken line")], "Exit name = block key"),
     ],
 )
 def test_an_invalid_scenario_is_refused_and_nothing_is_stored(admin_client, rows, problem):
@@ -83,26 +111,12 @@ def test_save_as_copies_the_scenario_with_its_blocks(admin_client, mobile_chat):
     original = mobile_chat
     blocks = list(original.blocks.order_by("order"))
     data = {"name": "Messenger Chat", "description": "", "_saveasnew": "Save as new"}
-    data.update(
-        block_rows(
-            [
-                (
-                    b.key,
-                    b.title,
-                    b.type,
-                    b.settings,
-                    b.exits.get("next", ""),
-                    "\n".join(f"{k} = {v}" for k, v in b.exits.items() if k != "next"),
-                )
-                for b in blocks
-            ]
-        )
-    )
+    data.update(block_rows([(b.key, b.title, b.type, b.settings, b.exits) for b in blocks]))
     response = admin_client.post(f"/admin/scenarios/scenario/{original.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     copy = Scenario.objects.get(name="Messenger Chat")
-    assert [(b.key, b.type, b.exits) for b in copy.blocks.order_by("order")] == [
-        (b.key, b.type, b.exits) for b in blocks
+    assert [(b.key, b.type, b.settings, b.exits) for b in copy.blocks.order_by("order")] == [
+        (b.key, b.type, b.settings, b.exits) for b in blocks
     ]
     assert original.blocks.count() == len(blocks)
 
