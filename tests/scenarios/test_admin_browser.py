@@ -1,7 +1,5 @@
 """Headless Chromium: an administrator builds a scenario from blocks and sees its flowchart."""
 
-import json
-
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -21,7 +19,7 @@ def log_in(page, url):
     page.wait_for_url(f"{url}/admin/")
 
 
-def test_build_a_scenario_inline_with_per_type_help_and_see_the_flowchart(live_daphne, page):
+def test_build_a_scenario_with_per_type_fields_and_see_the_flowchart(live_daphne, page):
     url = live_daphne.url
     log_in(page, url)
     page.goto(f"{url}/admin/scenarios/scenario/add/")
@@ -30,41 +28,66 @@ def test_build_a_scenario_inline_with_per_type_help_and_see_the_flowchart(live_d
     page.click("text=Add another Block")
     page.fill("#id_blocks-0-title", "Ask name")
     page.select_option("#id_blocks-0-type", "request_input")
-    # The type's example and help appear at once.
-    example = json.loads(page.input_value("#id_blocks-0-settings"))
-    assert example["variable"] == "orderNumber"
+    # Only the chosen type's settings and exits show, with the type's help.
+    assert page.is_visible("#id_blocks-0-request_input__variable")
+    assert page.is_visible("#id_blocks-0-request_input__exit__timeout")
+    assert not page.is_visible("#id_blocks-0-send_message__message")
+    assert not page.is_visible("#id_blocks-0-find_agent__priority")
+    assert not page.is_visible("#id_blocks-0-other_exits")
     assert "Request Input" in page.locator(".block-type-help").first.inner_text()
-    page.fill("#id_blocks-0-settings", '{"message": "Your name?", "variable": "name", "timeout": 60}')
-    page.fill("#id_blocks-0-next_block", "hello")
-    page.fill("#id_blocks-0-other_exits", "Timeout = bye")
+    page.fill("#id_blocks-0-request_input__message", "Your name?")
+    page.fill("#id_blocks-0-request_input__variable", "name")
+    page.fill("#id_blocks-0-request_input__timeout", "60")
 
     page.click("text=Add another Block")
     page.fill("#id_blocks-1-order", "1")
     page.fill("#id_blocks-1-key", "hello")
     page.fill("#id_blocks-1-title", "Hello")
-    page.fill("#id_blocks-1-settings", '{"message": "Hello $(name)!"}')
-    page.fill("#id_blocks-1-next_block", "bye")
+    assert page.is_visible("#id_blocks-1-send_message__message")  # Send Message is the first type
+    page.fill("#id_blocks-1-send_message__message", "Hello $(name)!")
 
     page.click("text=Add another Block")
     page.fill("#id_blocks-2-order", "2")
     page.fill("#id_blocks-2-key", "bye")
     page.fill("#id_blocks-2-title", "Bye")
     page.select_option("#id_blocks-2-type", "exit")
+    assert not page.is_visible("#id_blocks-2-next_block")  # Exit has no next block
+
+    # The exits offer the keys typed on the page, new blocks included.
+    options = page.locator("#id_blocks-0-next_block-keys option")
+    assert sorted(options.evaluate_all("els => els.map(e => e.value)")) == ["ask-name", "bye", "hello"]
+    page.fill("#id_blocks-0-next_block", "hello")
+    page.fill("#id_blocks-0-request_input__exit__timeout", "bye")
+    page.fill("#id_blocks-1-next_block", "bye")
     page.click("input[name=_continue]")
 
     page.wait_for_selector(".messagelist .success")
     scenario = Scenario.objects.get(name="Greeter")
-    assert [(b.key, b.type, b.exits) for b in scenario.blocks.order_by("order")] == [
-        ("ask-name", "request_input", {"next": "hello", "Timeout": "bye"}),
-        ("hello", "send_message", {"next": "bye"}),
-        ("bye", "exit", {}),
+    assert [(b.key, b.type, b.settings, b.exits) for b in scenario.blocks.order_by("order")] == [
+        (
+            "ask-name",
+            "request_input",
+            {"message": "Your name?", "variable": "name", "timeout": 60},
+            {"next": "hello", "Timeout": "bye"},
+        ),
+        ("hello", "send_message", {"message": "Hello $(name)!"}, {"next": "bye"}),
+        ("bye", "exit", {}, {}),
     ]
     diagram = page.locator("svg.scenario-diagram")
     assert diagram.is_visible()
     assert "Ask name" in diagram.inner_html() and "Timeout" in diagram.inner_html()
+    # The stored settings come back in the type's fields.
+    assert page.input_value("#id_blocks-0-request_input__variable") == "name"
+    assert page.is_visible("#id_blocks-0-request_input__timeout")
 
-    # Breaking an exit is refused with the reason, and the stored scenario stays as it was.
+    # A bad setting is refused on its field, and so is breaking an exit; nothing stored changes.
+    page.fill("#id_blocks-0-request_input__variable", "item.name")
+    page.click("input[name=_continue]")
+    field_errors = page.locator(".field-request_input__variable .errorlist").first.inner_text()
+    assert "must be a name of your own" in field_errors
+    page.fill("#id_blocks-0-request_input__variable", "name")
     page.fill("#id_blocks-1-next_block", "nowhere")
     page.click("input[name=_continue]")
     assert 'points to a missing block "nowhere"' in page.locator(".errorlist").first.inner_text()
     assert scenario.blocks.get(key="hello").exits == {"next": "bye"}
+    assert scenario.blocks.get(key="ask-name").settings["variable"] == "name"
