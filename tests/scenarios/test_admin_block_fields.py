@@ -1,6 +1,7 @@
 """The block editor over HTTP: per-type settings fields, errors on the field, exits as picked."""
 
 import re
+from html.parser import HTMLParser
 
 from scenarios.models import Block, Scenario, Skill
 from tests.scenarios.test_admin import management
@@ -190,3 +191,52 @@ def test_an_exit_the_type_does_not_have_or_to_no_block_is_refused(admin_client):
     assert response.status_code == 200
     assert "exit &quot;Send error&quot; points to a missing block &quot;missing&quot;" in response.content.decode()
     assert not Scenario.objects.filter(name="Lost").exists()
+
+
+class FormValues(HTMLParser):
+    """The values a browser would submit from the page's change form (no script needed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: list[tuple[str, str]] = []
+        self._textarea = self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") != "checkbox" or "checked" in a:
+                self.values.append((name, a.get("value") or ""))
+        elif tag == "textarea" and name:
+            self._textarea = [name, ""]
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.append((self._select, a.get("value") or ""))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea is not None:
+            self.values.append((self._textarea[0], self._textarea[1].removeprefix("\n")))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def test_the_stock_scenario_saves_back_unchanged_from_its_own_form(admin_client, mobile_chat):
+    url = f"/admin/scenarios/scenario/{mobile_chat.pk}/change/"
+    parser = FormValues()
+    parser.feed(admin_client.get(url).content.decode())
+    data = {}
+    for name, value in parser.values:
+        if "__prefix__" not in name:
+            data.setdefault(name, []).append(value)
+    assert data["blocks-TOTAL_FORMS"] == [str(mobile_chat.blocks.count())]
+    before = [(b.key, b.type, b.settings, b.exits) for b in mobile_chat.blocks.order_by("order")]
+
+    response = admin_client.post(url, {**data, "_save": ["Save"]})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [(b.key, b.type, b.settings, b.exits) for b in mobile_chat.blocks.order_by("order")] == before
