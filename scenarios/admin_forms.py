@@ -11,8 +11,9 @@ the scenario's block keys to pick from. These are text inputs backed by a datali
 plain selects, because a new scenario is built in one save: the blocks an exit points to may
 be typed in the same submission and have no stored key yet. The script keeps the lists in step
 with the keys typed on the page, and the formset refuses any key that names no block. Exits
-whose names come from the settings (If and Switch branch labels) are written as lines
-"Exit label = block key" in "Branch exits".
+whose names come from the settings (If and Switch branch labels) are posted as lines
+"Exit label = block key" in "Branch exits"; the script replaces that box with one key input
+per branch label, rebuilt as the branches are typed.
 """
 
 import json

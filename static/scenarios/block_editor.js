@@ -37,6 +37,61 @@ function showType(block) {
   }
   const info = types[chosen];
   help.textContent = info ? `${info.label}: ${info.help}` : "";
+  if (BRANCH_TYPES.includes(chosen)) pickBranchExits(block, chosen);
+}
+
+// The exit labels the branches field declares (If: JSON; Switch: "value = Exit label" lines).
+function branchLabels(block, type) {
+  const text = block.querySelector(`textarea[name$='-${type}__branches']`)?.value || "";
+  if (type === "switch") {
+    return text.split("\n").filter((l) => l.includes("=")).map((l) => l.slice(l.lastIndexOf("=") + 1).trim());
+  }
+  try {
+    const branches = JSON.parse(text || "[]");
+    return Array.isArray(branches) ? branches.map((b) => String(b?.exit ?? "").trim()) : [];
+  } catch {
+    return null; // half-typed JSON: keep the picker as it is
+  }
+}
+
+// One key input per branch label, written back as the "Branch exits" lines the server reads.
+function pickBranchExits(block, type) {
+  const lines = block.querySelector("textarea[name$='-other_exits']");
+  const labels = branchLabels(block, type);
+  if (!lines || labels === null) return;
+  const targets = new Map();
+  for (const line of lines.value.split("\n")) {
+    const at = line.lastIndexOf("=");
+    if (at > 0) targets.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
+  }
+  let picker = block.querySelector(".branch-exit-picker");
+  if (!picker) {
+    picker = document.createElement("div");
+    picker.className = "branch-exit-picker";
+    lines.insertAdjacentElement("afterend", picker);
+  }
+  const listId = `${lines.id}-keys`;
+  picker.replaceChildren(Object.assign(document.createElement("datalist"), { id: listId }));
+  for (const label of labels.filter(Boolean)) {
+    const input = Object.assign(document.createElement("input"), { value: targets.get(label) || "" });
+    input.setAttribute("list", listId);
+    input.dataset.exit = label;
+    input.setAttribute("aria-label", `Exit ${label}`);
+    input.addEventListener("input", () => writeBranchExits(picker, lines));
+    const row = document.createElement("div");
+    row.append(Object.assign(document.createElement("label"), { textContent: `Exit ${label}: ` }), input);
+    picker.append(row);
+  }
+  lines.hidden = true;
+  writeBranchExits(picker, lines);
+  refreshKeyLists();
+}
+
+function writeBranchExits(picker, lines) {
+  lines.value = [...picker.querySelectorAll("input[data-exit]")]
+    .filter((input) => input.value.trim())
+    .map((input) => `${input.dataset.exit} = ${input.value.trim()}`)
+    .join("\n");
 }
 
 function slug(text) {
@@ -81,5 +136,8 @@ function wire() {
 wire();
 document.addEventListener("formset:added", wire);
 document.addEventListener("input", (event) => {
-  if (/-(key|title)$/.test(event.target.name || "")) refreshKeyLists();
+  const name = event.target.name || "";
+  if (/-(key|title)$/.test(name)) refreshKeyLists();
+  const branches = /-(if|switch)__branches$/.exec(name);
+  if (branches) pickBranchExits(event.target.closest(".inline-related"), branches[1]);
 });

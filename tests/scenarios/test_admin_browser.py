@@ -91,3 +91,49 @@ def test_build_a_scenario_with_per_type_fields_and_see_the_flowchart(live_daphne
     assert 'points to a missing block "nowhere"' in page.locator(".errorlist").first.inner_text()
     assert scenario.blocks.get(key="hello").exits == {"next": "bye"}
     assert scenario.blocks.get(key="ask-name").settings["variable"] == "name"
+
+
+def test_switch_branch_exits_are_picked_per_label(live_daphne, page):
+    url = live_daphne.url
+    log_in(page, url)
+    page.goto(f"{url}/admin/scenarios/scenario/add/")
+    page.fill("#id_name", "Menu")
+
+    page.click("text=Add another Block")
+    page.fill("#id_blocks-0-key", "menu")
+    page.fill("#id_blocks-0-title", "Menu")
+    page.select_option("#id_blocks-0-type", "switch")
+    page.fill("#id_blocks-0-switch__variable", "item.message")
+    page.fill("#id_blocks-0-switch__branches", "1 = Sales\n2 = Support")
+    # Each branch label gets its own exit input; the raw lines box is hidden.
+    assert not page.is_visible("#id_blocks-0-other_exits")
+    assert page.is_visible("#id_blocks-0-switch__exit__default")
+
+    for i, (key, text) in enumerate([("sales", "Sales here."), ("support", "Support here.")], 1):
+        page.click("text=Add another Block")
+        page.fill(f"#id_blocks-{i}-order", str(i))
+        page.fill(f"#id_blocks-{i}-key", key)
+        page.fill(f"#id_blocks-{i}-title", key.title())
+        page.fill(f"#id_blocks-{i}-send_message__message", text)
+        page.fill(f"#id_blocks-{i}-next_block", "bye")
+    page.click("text=Add another Block")
+    page.fill("#id_blocks-3-order", "3")
+    page.fill("#id_blocks-3-key", "bye")
+    page.fill("#id_blocks-3-title", "Bye")
+    page.select_option("#id_blocks-3-type", "exit")
+
+    page.get_by_label("Exit Sales").fill("sales")
+    page.get_by_label("Exit Support").fill("support")
+    page.fill("#id_blocks-0-switch__exit__default", "bye")
+    page.click("input[name=_continue]")
+
+    page.wait_for_selector(".messagelist .success")
+    menu = Scenario.objects.get(name="Menu").blocks.get(key="menu")
+    assert menu.settings == {
+        "variable": "item.message",
+        "branches": [{"value": "1", "exit": "Sales"}, {"value": "2", "exit": "Support"}],
+    }
+    assert menu.exits == {"Sales": "sales", "Support": "support", "Default": "bye"}
+    assert "Support" in page.locator("svg.scenario-diagram").inner_html()
+    # Reopened, the picker shows the stored targets.
+    assert page.get_by_label("Exit Sales").input_value() == "sales"
