@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from conversations.models import Message
 from conversations.realtime import publish_message
+from conversations.services import apply_pending_receipts
 from integrations import ratelimit
 from integrations.providers import get_provider
 from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
@@ -199,6 +200,8 @@ def _record_sent(message_id: int, platform_message_id: str) -> Outcome:
         message.sent_at = timezone.now()
         message.next_attempt_at = None
         message.save(update_fields=["status", "platform_message_id", "sent_at", "next_attempt_at", "updated_at"])
+        # A delivery/read receipt may have beaten this commit (it is held until the id is known).
+        apply_pending_receipts(message=message)
         _after_final(message)
     return Outcome(message.status)
 

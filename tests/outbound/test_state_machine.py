@@ -182,3 +182,21 @@ def test_a_disabled_account_sends_nothing(live_daphne):
     message.refresh_from_db()
     assert (message.status, message.error_text) == ("failed", "Not sent: the integration account is disabled.")
     assert not SimRequest.objects.exists()
+
+
+def test_a_receipt_that_beat_the_send_commit_is_applied_when_the_id_is_recorded(live_daphne):
+    """The platform's 'delivered' may arrive before our worker recorded the message id."""
+    from conversations.models import PendingReceipt
+    from conversations.services import hold_receipt
+
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+    message = outbound(interaction, "fast platform", status="sending")
+    hold_receipt(account=account, platform_message_id="m-42", status="delivered", at=timezone.now())
+
+    outcome = delivery._record_sent(message.pk, "m-42")  # what the worker does when send_text returns
+
+    message.refresh_from_db()
+    assert outcome.status == message.status == Message.Status.DELIVERED
+    assert message.platform_message_id == "m-42" and message.delivered_at is not None
+    assert not PendingReceipt.objects.exists()
