@@ -9,6 +9,8 @@ verify -> parse -> one transaction -> enqueue -> 200. Prints, in the same run:
     10 % replays, closed loop over keep-alive connections: updates/s and p50/p99, as a
     ratio to B2; then the durability check (rows == unique updates answered 200).
 Bounded by BENCH_UPDATES (default 3000). Needs PostgreSQL and Redis.
+BENCH_SERVER=gunicorn measures the production shape's WSGI option for plain HTTP instead
+(gunicorn, BENCH_WORKERS sync workers, default 4) with the same load.
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 UPDATES = int(os.environ.get("BENCH_UPDATES", "3000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "40"))
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
+SERVER = os.environ.get("BENCH_SERVER", "daphne")
+WORKERS = os.environ.get("BENCH_WORKERS", "4")
+
+
+def _server_command() -> list[str]:
+    if SERVER == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", "-w", WORKERS, "-b", f"127.0.0.1:{PORT}", "contactcenter.wsgi"]
+    return [
+        sys.executable,
+        "-m",
+        "contactcenter.server",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(PORT),
+        "contactcenter.asgi:application",
+    ]
 
 
 def _print(*args) -> None:
@@ -172,7 +191,7 @@ def main() -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        _print(f"server pid {server.pid}; {os.cpu_count()} cores shared by server, PostgreSQL and this client")
+        _print(f"server: {SERVER} (pid {server.pid}); {os.cpu_count()} cores shared by server, PostgreSQL and client")
         b2, _ = _run_load("B2 GET /healthz (trivial view + SELECT 1)", [("GET", "/healthz", b"", {})] * 1000)
         _baseline_insert()
 

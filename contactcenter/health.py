@@ -1,5 +1,7 @@
 """`/healthz`: is the database reachable, and Redis when it is configured."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -16,13 +18,18 @@ def _check_database() -> str | None:
     return None
 
 
-def _check_redis() -> str | None:
+@lru_cache(maxsize=4)
+def _redis_client(url: str):
+    # One client (and connection pool) per process: building a redis-py client reads
+    # package metadata from disk, which costs more than the PING itself.
     import redis
 
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def _check_redis() -> str | None:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-        client.ping()
-        client.close()
+        _redis_client(settings.REDIS_URL).ping()
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}".strip()[:200]
     return None
