@@ -83,25 +83,35 @@ async def _post_loop(requests_: list[tuple[str, bytes, dict]], concurrency: int)
     statuses: list[int] = []
 
     async def connection() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+        # Keep-alive where the server allows it; gunicorn's sync workers close after each reply.
+        reader = writer = None
         try:
             while not queue.empty():
                 method, path, body, headers = queue.get_nowait()
                 head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
                 head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
                 started = time.perf_counter()
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
                 writer.write(head.encode() + body)
                 await writer.drain()
                 status_line = await reader.readline()
-                length = 0
+                length, close = 0, False
                 while (line := await reader.readline()) not in (b"\r\n", b""):
-                    if line.lower().startswith(b"content-length:"):
+                    lowered = line.lower()
+                    if lowered.startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
+                    elif lowered.startswith(b"connection:") and b"close" in lowered:
+                        close = True
                 await reader.readexactly(length)
                 latencies.append(time.perf_counter() - started)
                 statuses.append(int(status_line.split()[1]))
+                if close:
+                    writer.close()
+                    reader = writer = None
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
 
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     return latencies, statuses
@@ -167,16 +177,7 @@ def main() -> None:
         access_token="123456789:" + "A" * 35,
     )
     server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "contactcenter.server",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(PORT),
-            "contactcenter.asgi:application",
-        ],
+        _server_command(),
         cwd=ROOT,
         env=env,
         stdout=(logs / "ingest-daphne.log").open("wb"),
