@@ -12,10 +12,12 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
+from django.utils import timezone
 
 from agentdesk import selectors, services, states
 from agentdesk.models import Agent
+from contactcenter import scheduling
+from conversations.models import Interaction
 from conversations.realtime import agent_group, interaction_group
 
 logger = logging.getLogger(__name__)
@@ -110,13 +112,11 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _schedule_presence(user_id: int, deadline) -> None:
-    from django.utils import timezone
-
-    from agentdesk import tasks
-
     agent_id = Agent.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
-    if agent_id is not None and not settings.CELERY_TASK_ALWAYS_EAGER:
-        tasks.presence_deadline.apply_async((agent_id,), countdown=(deadline - timezone.now()).total_seconds())
+    if agent_id is not None:  # the desk sweeper fires it too, if this is lost
+        scheduling.run(
+            "agentdesk.tasks.presence_deadline", agent_id, delay=max(0.0, (deadline - timezone.now()).total_seconds())
+        )
 
 
 def _int(content: dict, key: str) -> int:
@@ -131,11 +131,6 @@ def _int(content: dict, key: str) -> int:
 
 def _ping(user, content):
     states.socket_seen(user_id=user.pk)
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # Embedded mode has no Celery beat: the desktops' pings drive the desk's deadlines.
-        from agentdesk.tasks import sweep_deadlines
-
-        sweep_deadlines()
     return [{"type": "pong"}]
 
 
@@ -175,8 +170,6 @@ def _read(user, content):
 
 
 def _end_chat(user, content):
-    from conversations.models import Interaction
-
     interaction = Interaction.objects.filter(pk=_int(content, "interaction_id")).first()
     if interaction is None:
         raise services.NotYourChat("No such chat.")

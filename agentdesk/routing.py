@@ -24,6 +24,7 @@ from django.utils import timezone
 from agentdesk.models import Agent, AgentSkill, ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
 from agentdesk.states import change_state
+from conversations import events
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,8 @@ def dispatch_queue(agent: Agent) -> list[ChatAssignment]:
     """Give the (locked) agent the head of every queue it matches, up to its spare capacity.
 
     Call inside the transaction that locked the agent, after it went Ready or freed a slot.
+    Returns the reservations made; the scenario of each chat hears "agent_found" (a chat
+    event), and the caller rings the ones transferred to a queue.
     """
     if agent.state not in (Agent.State.READY, Agent.State.BUSY) or agent.pending_not_ready:
         return []
@@ -276,26 +279,14 @@ def dispatch_queue(agent: Agent) -> list[ChatAssignment]:
             continue
         taken.append(assignment)
         free -= 1
-        _announce(assignment)
+        if assignment.origin == Origin.SCENARIO:  # the scenario's Find Agent waits for this
+            user = assignment.agent.user
+            events.record(
+                interaction_id=assignment.interaction_id,
+                kind=events.Kind.AGENT_FOUND,
+                data={"agent_user_id": user.pk, "username": user.get_username()},
+            )
     return taken
-
-
-def _announce(assignment: ChatAssignment) -> None:
-    """Tell whoever waits for this chat that an agent was found."""
-    if assignment.origin == Origin.TRANSFER:
-        from agentdesk import services
-
-        services.offer_chat(
-            interaction=assignment.interaction,
-            agent_user=assignment.agent.user,
-            no_answer_timeout=services.TRANSFER_OFFER_TIMEOUT,
-        )
-        return
-    from scenarios.tasks import advance_scenario
-
-    interaction_id = assignment.interaction_id
-    data = {"agent_user_id": assignment.agent.user_id, "username": assignment.agent.user.get_username()}
-    transaction.on_commit(lambda: advance_scenario.delay(interaction_id, "agent_found", data), robust=True)
 
 
 def drop_unservable_queue() -> list[int]:
@@ -318,7 +309,5 @@ def drop_unservable_queue() -> list[int]:
         interaction_id = entry.interaction_id
         entry.delete()
         dropped.append(interaction_id)
-        from scenarios.tasks import advance_scenario
-
-        transaction.on_commit(lambda i=interaction_id: advance_scenario.delay(i, "no_agents", {}), robust=True)
+        events.record(interaction_id=interaction_id, kind=events.Kind.NO_AGENTS)
     return dropped

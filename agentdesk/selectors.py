@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Min, Q
+from django.db.models import Avg, Count, F, Min, Q
 from django.utils import timezone
 
 from agentdesk.models import Agent, CannedResponse, ChatAssignment, NotReadyReason, QueuedChat
-from agentdesk.routing import holding_counts
+from agentdesk.routing import holding_counts, queue_position
 from conversations.models import Interaction, Message
+from integrations.outbound import text_limit
+from scenarios.models.org import Service
 
 Status = ChatAssignment.Status
 # Chats the desktop shows: ringing, live, or waiting for wrap-up.
@@ -84,8 +86,6 @@ def earlier_transcript(*, agent_user, interaction_id: int) -> dict | None:
 
 
 def _chat(assignment: ChatAssignment) -> dict:
-    from integrations.outbound import text_limit
-
     interaction = assignment.interaction
     customer = interaction.customer
     account = interaction.account
@@ -148,8 +148,6 @@ def _chat(assignment: ChatAssignment) -> dict:
 
 def snapshot(*, agent_user) -> dict:
     """Everything the desktop shows except transcripts (those come as message frames)."""
-    from scenarios.models import Service
-
     agent = Agent.objects.select_related("user", "not_ready_reason", "pending_not_ready_reason").get(
         user_id=agent_user.pk
     )
@@ -236,3 +234,24 @@ def supervisor_overview() -> dict:
             "offers_ringing": ChatAssignment.objects.filter(status=Status.OFFERED).count(),
         },
     }
+
+
+# --- For the scenario engine's Find Agent -----------------------------------------------
+
+
+def queue_position_of(interaction) -> int | None:
+    """The chat's 1-based place in the queue, or None when it is not waiting."""
+    entry = QueuedChat.objects.filter(interaction=interaction).first()
+    return queue_position(entry) if entry else None
+
+
+def recent_wait_seconds(*, sample: int = 50) -> float | None:
+    """Mean time from chat start to agent reservation over the last routed chats (None: none)."""
+    recent = ChatAssignment.objects.filter(origin=ChatAssignment.Origin.SCENARIO).order_by("-reserved_at")[:sample]
+    ids = list(recent.values_list("pk", flat=True))
+    mean = (
+        ChatAssignment.objects.filter(pk__in=ids)
+        .aggregate(wait=Avg(F("reserved_at") - F("interaction__opened_at")))
+        .get("wait")
+    )
+    return mean.total_seconds() if mean else None

@@ -1,4 +1,4 @@
-"""Agent state bookkeeping: the state history, settling after chats change, socket presence."""
+"""Agent state bookkeeping: the state history, chat counts, socket presence."""
 
 from __future__ import annotations
 
@@ -74,30 +74,6 @@ def counts(agent: Agent) -> tuple[int, int]:
     ).values_list("status", flat=True)
     holding = sum(1 for s in rows if s in ChatAssignment.HOLDING)
     return holding, len(rows) - holding
-
-
-def settle(agent: Agent, *, cause: str = "") -> None:
-    """Bring the (locked) agent's state in line with its chats, then hand it queued chats.
-
-    Busy while it holds chats; After Call Work while wrap-ups remain; then the Not Ready it
-    asked for (or was given) meanwhile, else Ready.
-    """
-    if agent.state == State.LOGGED_OUT:
-        return
-    holding, wrapping = counts(agent)
-    if holding:
-        if agent.state != State.BUSY:
-            change_state(agent, State.BUSY, cause=cause)
-    elif agent.state in (State.BUSY, State.READY, State.AFTER_CALL_WORK):
-        if wrapping:
-            change_state(agent, State.AFTER_CALL_WORK, cause=cause)
-        elif agent.pending_not_ready:
-            change_state(agent, State.NOT_READY, reason=agent.pending_not_ready_reason, cause=cause)
-        else:
-            change_state(agent, State.READY, cause=cause)
-    from agentdesk.routing import dispatch_queue
-
-    dispatch_queue(agent)
 
 
 def ask_not_ready_later(agent: Agent, reason: NotReadyReason | None) -> None:

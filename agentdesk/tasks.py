@@ -1,5 +1,6 @@
 """Celery tasks of the desk: persisted deadlines (offer no-answer, auto-answer, ACW limit,
-presence grace) fired by a countdown task, and by the periodic sweeper if that task is lost.
+presence grace) fired by a countdown task, and by the periodic sweeper (settings'
+CELERY_BEAT_SCHEDULE, every 2 s) if that task is lost.
 
 Every task reloads the row and re-checks its deadline under a lock, so an early, late or
 repeated run is harmless.
@@ -13,11 +14,8 @@ from django.utils import timezone
 from agentdesk import services
 from agentdesk.models import Agent, ChatAssignment
 from agentdesk.states import stale_before
-from contactcenter.celery import app
 
 logger = logging.getLogger(__name__)
-
-SWEEP_INTERVAL = 2.0
 
 
 @shared_task(ignore_result=True)
@@ -61,8 +59,3 @@ def sweep_deadlines() -> int:
     for pk in set(gone.values_list("pk", flat=True)[:200]) | set(stale.values_list("pk", flat=True)[:200]):
         fired += services.presence_expired(agent_id=pk, now=now)
     return fired
-
-
-# Celery beat: the desk sweeper catches deadlines whose countdown task was lost. Beat imports
-# the task modules before it builds its schedule, so registering here is enough.
-app.add_periodic_task(SWEEP_INTERVAL, sweep_deadlines.s(), name="agent desk deadlines")

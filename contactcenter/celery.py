@@ -1,8 +1,12 @@
-"""The Celery app. Without REDIS_URL tasks run eagerly in-process (settings)."""
+"""The Celery app. Without REDIS_URL tasks run eagerly in-process (settings).
+
+The periodic schedule is one setting, CELERY_BEAT_SCHEDULE: `celery beat` runs it in
+production, `contactcenter.embedded.start_beat` in the embedded server.
+"""
 
 import os
 
-from celery import Celery
+from celery import Celery, Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contactcenter.settings")
 
@@ -11,20 +15,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_after_configure.connect
-def _outbound_schedule(sender, **kwargs):
-    """Celery beat: the outbound sweeper requeues messages a lost task or dead worker left."""
-    from django.conf import settings
-
-    sender.add_periodic_task(
-        settings.OUTBOUND_SWEEP_INTERVAL, sender.signature("integrations.tasks.sweep_outbound"), name="outbound sweep"
-    )
-
-
-@app.on_after_configure.connect
-def _scenario_timer_schedule(sender, **kwargs):
-    """Celery beat: fire due scenario timers (Wait, Request Input timeout, queue messages)."""
-    sender.add_periodic_task(1.0, sender.signature("scenarios.tasks.fire_due_timers"), name="scenario timers")
-    sender.add_periodic_task(
-        15.0, sender.signature("scenarios.tasks.resume_stalled_chats"), name="scenario stalled chats"
-    )
+def registered_task(name: str) -> Task:
+    """The task registered as `name`; LookupError when there is none."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()  # autodiscovery imports every app's tasks module
+    try:
+        return app.tasks[name]
+    except KeyError:
+        raise LookupError(f"No Celery task is registered as {name!r}.") from None

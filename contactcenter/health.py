@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -22,8 +23,6 @@ def _check_database() -> str | None:
 def _redis_client(url: str):
     # One client (and connection pool) per process: building a redis-py client reads
     # package metadata from disk, which costs more than the PING itself.
-    import redis
-
     return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
 
 

@@ -122,8 +122,17 @@ if DATABASE_IS_POSTGRES:
             "timeout": 10,
         }
 else:
-    # SQLite: wait for a lock instead of failing at once when two requests write.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # SQLite as a concurrent server (architecture.md, section 5): WAL lets readers go on while
+    # one writer writes; IMMEDIATE takes the write lock when a transaction begins, so a writer
+    # waits (busy timeout) instead of failing with "database is locked" when it upgrades a
+    # read lock mid-transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 # Tests may start server processes (Daphne, Celery) that must see the test database, so
 # SQLite tests use a file, never the in-memory default.
 _default_test_name = None if DATABASE_IS_POSTGRES else str(BASE_DIR / "var" / "test.sqlite3")
@@ -256,13 +265,31 @@ CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"))
 CELERY_TASK_ROUTES = {"integrations.tasks.send_message": {"queue": "outbound"}}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # An unacknowledged task comes back after this long (kombu's default, made explicit): no
-# countdown may come near it (OUTBOUND_MAX_COUNTDOWN); the sweeper covers lost tasks sooner.
+# countdown may come near it (SCHEDULER_MAX_COUNTDOWN); the sweeper covers lost tasks sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 OUTBOUND_SWEEP_INTERVAL = env.float("OUTBOUND_SWEEP_INTERVAL", default=15.0)  # seconds between sweeps (beat)
 OUTBOUND_SENDING_TIMEOUT = env.float("OUTBOUND_SENDING_TIMEOUT", default=90.0)  # "sending" this long = worker lost
 OUTBOUND_QUEUED_GRACE = env.float("OUTBOUND_QUEUED_GRACE", default=30.0)  # queued and due this long = task lost
-OUTBOUND_MAX_COUNTDOWN = env.float("OUTBOUND_MAX_COUNTDOWN", default=60.0)  # longer waits go to the sweeper
 OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
 OUTBOUND_MAX_AGE = env.float("OUTBOUND_MAX_AGE", default=24 * 3600.0)  # seconds; older queued messages fail
 OUTBOUND_BACKOFF_BASE = env.float("OUTBOUND_BACKOFF_BASE", default=2.0)
 OUTBOUND_BACKOFF_CAP = env.float("OUTBOUND_BACKOFF_CAP", default=300.0)
+
+# --- Scheduling (contactcenter.scheduling): countdowns and the one beat schedule ---------
+
+# Countdowns longer than this are left to the sweepers (a row keeps its own deadline).
+SCHEDULER_MAX_COUNTDOWN = env.float(
+    "SCHEDULER_MAX_COUNTDOWN", default=env.float("OUTBOUND_MAX_COUNTDOWN", default=60.0)
+)
+CHAT_EVENT_SWEEP_INTERVAL = env.float("CHAT_EVENT_SWEEP_INTERVAL", default=2.0)
+# A chat event not dispatched this long after it was recorded is dispatched by the sweeper.
+CHAT_EVENT_GRACE = env.float("CHAT_EVENT_GRACE", default=5.0)
+CELERY_BEAT_SCHEDULE = {
+    "chat events": {"task": "conversations.tasks.sweep_chat_events", "schedule": CHAT_EVENT_SWEEP_INTERVAL},
+    "outbound sweep": {"task": "integrations.tasks.sweep_outbound", "schedule": OUTBOUND_SWEEP_INTERVAL},
+    "scenario timers": {"task": "scenarios.tasks.fire_due_timers", "schedule": 1.0},
+    "agent desk deadlines": {"task": "agentdesk.tasks.sweep_deadlines", "schedule": 2.0},
+}
+# Under the embedded default (eager tasks: no worker, no beat) the server process runs the
+# beat schedule itself (contactcenter.embedded.start_beat). Tests start it where they need it.
+EMBEDDED_BEAT = env.bool("EMBEDDED_BEAT", default=CELERY_TASK_ALWAYS_EAGER)

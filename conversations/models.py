@@ -216,3 +216,42 @@ class PendingReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} for {self.platform_message_id}"
+
+
+class ChatEvent(models.Model):
+    """Something that happened to a chat that a higher layer must hear of: the outbox.
+
+    Written in the same transaction as the change that causes it, dispatched to the
+    listeners after commit (`conversations.events`), and by the sweeper when that dispatch
+    was lost. Listeners handle each event id once, so a second dispatch changes nothing.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMER_MESSAGE = "customer_message", "Customer message"
+        AGENT_FOUND = "agent_found", "Agent found"
+        NO_AGENTS = "no_agents", "No agents"
+        OFFER_ACCEPTED = "offer_accepted", "Offer accepted"
+        OFFER_REJECTED = "offer_rejected", "Offer rejected"
+        OFFER_TIMED_OUT = "offer_timed_out", "Offer timed out"
+        CHAT_ENDED = "chat_ended", "Chat ended"
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Dispatched: every listener returned. Until then the sweeper tries again from next_attempt_at.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(dispatched_at__isnull=True), name="chat_event_undispatched"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of interaction {self.interaction_id} (#{self.pk})"

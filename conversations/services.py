@@ -1,7 +1,7 @@
 """State changes of customers, chat sessions and messages, called by ingest, tasks and admin.
 
-Each function expects to run inside the caller's transaction (ingest holds one per webhook)
-and queues its side effects (realtime hints, scenario events) with on_commit.
+Each function expects to run inside the caller's transaction (ingest holds one per webhook);
+what higher layers must hear of is recorded as a chat event in that transaction.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations import events
 from conversations.models import Customer, Interaction, Message, PendingReceipt
 
 logger = logging.getLogger(__name__)
@@ -113,23 +113,21 @@ def clear_unreachable(customer: Customer) -> None:
     customer.save(update_fields=["unreachable_at", "unreachable_reason", "updated_at"])
 
 
-def end_interaction(*, interaction: Interaction, by: str, cause: str, reason: str) -> None:
-    """Close the chat session and tell the scenario engine, after commit, who ended it."""
-    Interaction.objects.filter(pk=interaction.pk, status=Interaction.Status.OPEN).update(
-        status=Interaction.Status.CLOSED, closed_at=timezone.now(), closed_reason=reason[:64]
+def close_interaction(interaction: Interaction, *, reason: str) -> bool:
+    """Close the chat session; a closed one stays as it is. True when this call closed it."""
+    now = timezone.now()
+    updated = Interaction.objects.filter(pk=interaction.pk, status=Interaction.Status.OPEN).update(
+        status=Interaction.Status.CLOSED, closed_at=now, closed_reason=reason[:64]
     )
-    interaction.status = Interaction.Status.CLOSED
-    interaction_id = interaction.pk
+    if updated:
+        interaction.status, interaction.closed_at, interaction.closed_reason = Interaction.Status.CLOSED, now, reason
+    return bool(updated)
 
-    def notify() -> None:
-        from scenarios.tasks import advance_scenario
 
-        try:
-            advance_scenario.delay(interaction_id, "chat_ended", {"by": by, "cause": cause})
-        except Exception:  # committed already; the engine's sweeper closes what it missed
-            logger.exception("could not tell the scenario engine that interaction %s ended", interaction_id)
-
-    transaction.on_commit(notify)
+def end_interaction(*, interaction: Interaction, by: str, cause: str, reason: str) -> None:
+    """The customer's side ended the chat: close it and record who ended it (a chat event)."""
+    if close_interaction(interaction, reason=reason):
+        events.record(interaction_id=interaction.pk, kind=events.Kind.CHAT_ENDED, data={"by": by, "cause": cause})
 
 
 def apply_receipt(

@@ -1,31 +1,25 @@
-"""Celery tasks of conversations: thin wrappers that load rows and call services."""
-
-import logging
+"""Celery tasks of conversations: dispatching chat events, and their sweeper."""
 
 from celery import shared_task
+from django.db import OperationalError
 
-from conversations.models import Customer
-from conversations.services import apply_profile
-
-logger = logging.getLogger(__name__)
+from conversations import events
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=30, ignore_result=True)
-def fetch_customer_profile(self, customer_id: int) -> None:
-    """Fetch a Facebook/LINE customer's name from the platform, once, off the webhook path."""
-    from integrations.providers import get_provider
-    from integrations.providers.base import PlatformError
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError,),  # a deadlock or a lost connection: try again
+    retry_backoff=True,
+    max_retries=5,
+)
+def dispatch_chat_event(event_id: int) -> bool:
+    """Hand one recorded chat event to its listeners (a no-op once it was dispatched)."""
+    return events.dispatch(event_id)
 
-    customer = Customer.objects.select_related("account").filter(pk=customer_id).first()
-    if customer is None or customer.profile_fetched_at is not None:
-        return
-    provider = get_provider(customer.account.messenger)
-    try:
-        profile = provider.fetch_profile(customer.account, customer.external_id)
-    except PlatformError as exc:
-        if exc.retryable:
-            raise self.retry(exc=exc) from None
-        # A permanent refusal (not a friend, no permission) will not change: record the try.
-        logger.info("profile of customer %s not available: %s", customer_id, exc.text)
-        profile = None
-    apply_profile(customer=customer, profile=profile)
+
+@shared_task(ignore_result=True)
+def sweep_chat_events() -> int:
+    """Beat: dispatch chat events whose dispatch after commit was lost or failed."""
+    return events.sweep()

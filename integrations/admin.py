@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -20,13 +20,10 @@ from contactcenter.logging import mask_secret
 from integrations import services
 from integrations.forms import FORMS, SECRET_FIELDS
 from integrations.models import IntegrationAccount, Messenger
-from integrations.providers.nexmo.api import status_url
+from integrations.providers import get_provider
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
 require_post_m = method_decorator(require_POST)
-
-# Which buttons each type has on its change page (the seed, plus Set Webhook where the API has one).
-SET_WEBHOOK_TYPES = {Messenger.TELEGRAM, Messenger.VIBER, Messenger.LINE, Messenger.FACEBOOK, Messenger.NEXMO}
 
 
 def _yes_no_unknown(ok: bool | None, text: str) -> str:
@@ -103,11 +100,11 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _buttons(self, account: IntegrationAccount) -> list[tuple[str, str]]:
-        buttons = []
-        if account.messenger in SET_WEBHOOK_TYPES:
-            buttons.append(("Set Webhook", self._url("set_webhook", account)))
-        buttons.append(("Test Connection", self._url("test_connection", account)))
-        return buttons
+        # Every messenger's API can register a webhook, so every type has both buttons.
+        return [
+            ("Set Webhook", self._url("set_webhook", account)),
+            ("Test Connection", self._url("test_connection", account)),
+        ]
 
     def _url(self, name: str, account: IntegrationAccount) -> str:
         return reverse(f"admin:integrations_integrationaccount_{name}", args=[account.pk])
@@ -118,9 +115,9 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
     def webhook_url_display(self, obj: IntegrationAccount) -> str:
         url = services.webhook_target_url(obj)
         style = "display:inline-block;max-width:26em;word-break:break-all"  # long UUID URLs wrap
-        if obj.messenger == Messenger.NEXMO:
-            return format_html('<span style="{}">{}<br>status: {}</span>', style, url, status_url(url))
-        return format_html('<span style="{}">{}</span>', style, url)
+        extra = get_provider(obj.messenger).extra_webhook_urls(url)
+        lines = format_html_join("", "<br>{}: {}", extra.items())
+        return format_html('<span style="{}">{}{}</span>', style, url, lines)
 
     @admin.display(description="Webhook health")
     def webhook_health_display(self, obj: IntegrationAccount) -> str:

@@ -23,9 +23,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from contactcenter import scheduling
 from conversations.models import Message
 from conversations.realtime import publish_message
-from conversations.services import apply_pending_receipts
+from conversations.services import apply_pending_receipts, mark_unreachable
 from integrations import ratelimit
 from integrations.providers import get_provider
 from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
@@ -33,34 +34,28 @@ from integrations.providers.base import PlatformError, RateLimited, RecipientUnr
 logger = logging.getLogger(__name__)
 
 PENDING = (Message.Status.QUEUED, Message.Status.SENDING)
-# Viber's "too many requests" (status 12) caps messages per user, not per bot: only the
-# customer's own line waits (behind this message), the account goes on.
-PER_RECIPIENT_LIMITS = frozenset({"viber"})
+SEND_TASK = "integrations.tasks.send_message"
 FACEBOOK_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 
 
-def _setting(name: str, default: float) -> float:
-    return getattr(settings, name, default)
-
-
 def max_attempts() -> int:
-    return int(_setting("OUTBOUND_MAX_ATTEMPTS", 8))
+    return settings.OUTBOUND_MAX_ATTEMPTS
 
 
 def max_age() -> dt.timedelta:
-    return dt.timedelta(seconds=_setting("OUTBOUND_MAX_AGE", 24 * 3600))
+    return dt.timedelta(seconds=settings.OUTBOUND_MAX_AGE)
 
 
 def sending_timeout() -> dt.timedelta:
     """How long a message may stay "sending" before the sweeper presumes its worker dead."""
-    return dt.timedelta(seconds=_setting("OUTBOUND_SENDING_TIMEOUT", 90))
+    return dt.timedelta(seconds=settings.OUTBOUND_SENDING_TIMEOUT)
 
 
 def backoff(attempt: int) -> float:
     """Seconds before retry `attempt` (1-based): exponential, capped, with jitter."""
-    base = _setting("OUTBOUND_BACKOFF_BASE", 2.0)
-    cap = _setting("OUTBOUND_BACKOFF_CAP", 300.0)
+    base = settings.OUTBOUND_BACKOFF_BASE
+    cap = settings.OUTBOUND_BACKOFF_CAP
     delay = min(cap, base * 2 ** (attempt - 1))
     return delay * random.uniform(0.5, 1.0)
 
@@ -214,18 +209,12 @@ def _record_error(message_id: int, error: PlatformError) -> Outcome:
     messenger = message.account.messenger
     message.error_code = error.code[:64]
     message.error_text = str(error.text)[:1000]
-    if messenger == "line" and error.http_status == 409:
-        # The retry key was accepted before: an earlier attempt of ours went through.
-        message.status = Message.Status.SENT
-        message.sent_at = timezone.now()
-        message.next_attempt_at = None
-        message.save()
-        _after_final(message)
-        return Outcome(message.status, detail="accepted before (retry key)")
     now = timezone.now()
     if isinstance(error, RateLimited):
         retry_in = max(float(error.retry_after), 0.05)
-        if messenger not in PER_RECIPIENT_LIMITS:
+        # Some platforms (Viber's status 12) cap one recipient, not the bot: then only the
+        # customer's own line waits (behind this message) and the account goes on.
+        if not get_provider(messenger).RATE_LIMIT_PER_RECIPIENT:
             ratelimit.pause(messenger=messenger, account_id=message.account_id, seconds=retry_in)
         return _requeue(message, retry_in=retry_in)
     if isinstance(error, Unavailable):
@@ -235,7 +224,7 @@ def _record_error(message_id: int, error: PlatformError) -> Outcome:
         return _requeue(message, retry_in=backoff(message.attempts))
     _fail(message, code=message.error_code, text=message.error_text)
     if isinstance(error, RecipientUnreachable):
-        _mark_unreachable(message.customer, reason=f"{error.text} ({error.code})" if error.code else error.text)
+        mark_unreachable(message.customer, f"{error.text} ({error.code})" if error.code else error.text)
     return Outcome(message.status)
 
 
@@ -262,10 +251,13 @@ def _after_final(message: Message) -> None:
     transaction.on_commit(lambda: kick_next(customer_id=message.customer_id))
 
 
+def schedule_send(message_id: int, *, delay: float) -> None:
+    """Run the send task for the message in `delay` seconds (longer waits: the sweeper)."""
+    scheduling.run(SEND_TASK, message_id, delay=delay)
+
+
 def kick_next(*, customer_id: int) -> None:
     """Hand the customer's oldest pending outbound message to a task, if it is queued."""
-    from integrations.tasks import schedule_send
-
     head = (
         Message.objects.filter(customer_id=customer_id, direction=Message.Direction.OUTBOUND, status__in=PENDING)
         .order_by("pk")
@@ -283,17 +275,6 @@ def kick_next(*, customer_id: int) -> None:
     schedule_send(head["pk"], delay=0)
 
 
-def _mark_unreachable(customer, *, reason: str) -> None:
-    try:
-        from conversations.services import mark_unreachable
-    except ImportError:  # until the webhooks work provides the service
-        customer.unreachable_at = timezone.now()
-        customer.unreachable_reason = reason[:255]
-        customer.save(update_fields=["unreachable_at", "unreachable_reason", "updated_at"])
-        return
-    mark_unreachable(customer, reason)
-
-
 # --- Sweeper and admin retry ----------------------------------------------------------
 
 
@@ -305,10 +286,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     - queued, due for longer than a grace period, first in its customer's line: its task was
       lost (killed worker, broker restart, a countdown we never parked): enqueue it again.
     """
-    from integrations.tasks import schedule_send
-
     now = now or timezone.now()
-    grace = dt.timedelta(seconds=_setting("OUTBOUND_QUEUED_GRACE", 30))
+    grace = dt.timedelta(seconds=settings.OUTBOUND_QUEUED_GRACE)
     with transaction.atomic():
         stuck = list(
             Message.objects.select_for_update(skip_locked=True)

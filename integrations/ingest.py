@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
-from conversations import services
+from contactcenter import scheduling
+from conversations import events, services
 from conversations.models import Customer, Message, ProcessedEvent
+from conversations.realtime import publish_message
+from integrations import profiles
 from integrations.providers.base import EventKind, InboundEvent
 
 logger = logging.getLogger(__name__)
-
-# Facebook and LINE webhooks carry no names: they come from the profile API, once.
-PROFILE_API_MESSENGERS = frozenset({"facebook", "line"})
 RECEIPT_STATUS = {
     EventKind.DELIVERED: Message.Status.DELIVERED,
     EventKind.READ: Message.Status.READ,
@@ -83,9 +83,8 @@ def _customer(account, event: InboundEvent) -> Customer:
     customer = services.upsert_customer(
         account=account, external_id=event.customer_external_id, reply_to=event.reply_to, profile=profile
     )
-    if account.messenger in PROFILE_API_MESSENGERS and customer.profile_fetched_at is None:
-        customer_id = customer.pk
-        transaction.on_commit(lambda: _enqueue_profile_fetch(customer_id))
+    if profiles.needs_profile(customer, account.messenger):  # names come from a profile API, once
+        scheduling.on_commit(profiles.FETCH_TASK, customer.pk)
     return customer
 
 
@@ -93,7 +92,7 @@ def _customer_message(account, event: InboundEvent) -> Message:
     customer = _customer(account, event)
     services.clear_unreachable(customer)  # writing to us proves they can be reached
     interaction, _ = services.open_interaction(customer=customer)
-    return services.record_inbound_message(
+    message = services.record_inbound_message(
         interaction=interaction,
         kind=event.kind,
         text=event.text,
@@ -102,6 +101,9 @@ def _customer_message(account, event: InboundEvent) -> Message:
         platform_message_id=event.platform_message_id,
         platform_timestamp=event.timestamp,
     )
+    # The scenario engine hears of it through the outbox, written in this transaction.
+    events.record(interaction_id=interaction.pk, kind=events.Kind.CUSTOMER_MESSAGE, data={"message_id": message.pk})
+    return message
 
 
 def _unfollow(account, event: InboundEvent, result: IngestResult) -> None:
@@ -173,26 +175,7 @@ def _hold_unmatched(account, event: InboundEvent, status: str) -> None:
         )
 
 
-def _enqueue_profile_fetch(customer_id: int) -> None:
-    from conversations.tasks import fetch_customer_profile
-
-    try:
-        fetch_customer_profile.delay(customer_id)
-    except Exception:  # the message is stored; a missing name must not fail the delivery
-        logger.warning("could not queue the profile fetch of customer %s", customer_id, exc_info=True)
-
-
 def _after_commit(stored: list[Message], updated: list[Message]) -> None:
-    """Hints to the desktop and the scenario engine's turn, once the rows are committed."""
-    from conversations.realtime import publish_message
-    from scenarios.tasks import advance_scenario
-
-    for message in updated:
+    """Hints to the desktops, once the rows are committed (best effort: they resync)."""
+    for message in [*updated, *stored]:
         publish_message(message)
-    for message in stored:
-        publish_message(message)
-        try:
-            advance_scenario.delay(message.interaction_id, "customer_message", {"message_id": message.pk})
-        except Exception:
-            # Committed already: answering 5xx would only bring a deduplicated replay.
-            logger.exception("could not hand message %s to the scenario engine", message.pk)

@@ -10,12 +10,15 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from contactcenter import scheduling
 from conversations.models import Interaction, Message
 from conversations.realtime import publish_message
+from integrations import delivery
+from integrations.errors import OutboundRefused
 from integrations.providers import get_provider
 
 
-class MessageTooLong(ValueError):
+class MessageTooLong(OutboundRefused):
     """The text exceeds the platform's limit and splitting was not wanted."""
 
     def __init__(self, *, messenger: str, length: int, limit: int):
@@ -28,18 +31,18 @@ class MessageTooLong(ValueError):
         )
 
 
+class EmptyMessage(OutboundRefused):
+    """There is no text to send."""
+
+
 def text_limit(messenger: str) -> int:
     """The longest text one message may carry on `messenger`, in `text_length` units."""
-    limit = get_provider(messenger).TEXT_LIMIT
-    # Facebook's Send API wants text strictly shorter than its documented 2000.
-    return limit - 1 if messenger == "facebook" and limit == 2000 else limit
+    return get_provider(messenger).TEXT_LIMIT
 
 
 def text_length(text: str, messenger: str) -> int:
-    """Length as the platform counts it: LINE counts UTF-16 code units, the others characters."""
-    if messenger == "line":
-        return len(text.encode("utf-16-le")) // 2
-    return len(text)
+    """Length as the platform counts it (LINE: UTF-16 code units; most: characters)."""
+    return get_provider(messenger).text_length(text)
 
 
 def split_text(text: str, *, messenger: str) -> list[str]:
@@ -67,12 +70,12 @@ def split_text(text: str, *, messenger: str) -> list[str]:
 
 
 def _prefix_within(text: str, *, limit: int, messenger: str) -> str:
-    """The longest prefix of `text` within `limit`, never splitting a surrogate pair."""
-    if messenger != "line":
-        return text[:limit]
+    """The longest prefix of `text` within `limit` as the platform counts, whole characters only."""
+    if text_length(text[:limit], messenger) <= limit:
+        return text[:limit]  # most platforms count characters: the plain cut fits
     units = 0
     for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
+        units += text_length(char, messenger)
         if units > limit:
             return text[:index]
     return text
@@ -97,11 +100,11 @@ def queue_text(
     """Store outbound text for the interaction's customer and send it once committed.
 
     Returns the queued Message rows, in sending order. Raises MessageTooLong when the text
-    is over the platform's limit and `split` is False, ValueError for empty text.
+    is over the platform's limit and `split` is False, EmptyMessage for empty text.
     """
     text = text.strip()
     if not text:
-        raise ValueError("An outbound message needs text.")
+        raise EmptyMessage("An outbound message needs text.")
     account = interaction.account
     messenger = account.messenger
     limit = text_limit(messenger)
@@ -131,12 +134,9 @@ def queue_text(
 
 
 def _after_queued(messages: list[Message]) -> None:
-    from integrations.delivery import older_pending
-    from integrations.tasks import send_message
-
     for message in messages:
         publish_message(message)
     # Only the customer's first pending message may go; settling a message hands the next one
     # on (after its commit, so either that hand-over or this check sees the other's write).
-    if not older_pending(messages[0]).exists():
-        send_message.delay(messages[0].pk)
+    if not delivery.older_pending(messages[0]).exists():
+        scheduling.run(delivery.SEND_TASK, messages[0].pk)

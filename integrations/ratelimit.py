@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
+import redis
 from django.conf import settings
 
 
@@ -125,8 +126,6 @@ return 1
 
 class RedisLimiter:
     def __init__(self, url: str):
-        import redis
-
         self.client = redis.Redis.from_url(url)
         self._reserve = self.client.register_script(_RESERVE_LUA)
         self._pause = self.client.register_script(_PAUSE_LUA)

@@ -7,11 +7,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from integrations.models import IntegrationAccount, Messenger
+from integrations.models import IntegrationAccount
 from integrations.providers import get_provider
 from integrations.providers.base import ConnectionResult, PlatformError
 
@@ -41,23 +40,8 @@ def generate_verify_token() -> str:
 
 
 def webhook_target_url(account: IntegrationAccount) -> str:
-    """The URL we register: PUBLIC_BASE_URL based, or the host:port the Viber window asks for."""
-    host = account.webhook_host.strip().rstrip("/") if account.messenger == Messenger.VIBER else ""
-    if not host:
-        return account.webhook_url
-    if "://" not in host:
-        scheme = settings.PUBLIC_BASE_URL.split("://", 1)[0]
-        host = f"{scheme}://{host}"
-    return f"{host}{account.webhook_path}"
-
-
-def _nexmo_paste_hint(url: str) -> str:
-    from integrations.providers.nexmo.api import status_url
-
-    return (
-        "In the Vonage dashboard (Applications > Edit > Messages) the webhooks are: "
-        f"Inbound URL {url} and Status URL {status_url(url)} (HTTP POST)."
-    )
+    """The URL Set Webhook registers for the account (its provider may build its own)."""
+    return get_provider(account.messenger).webhook_target(account)
 
 
 def check_webhook_allowed(account: IntegrationAccount, url: str) -> None:
@@ -73,7 +57,7 @@ def check_webhook_allowed(account: IntegrationAccount, url: str) -> None:
 def account_set_webhook(*, account: IntegrationAccount) -> Outcome:
     """Register this account's webhook URL with its platform and record the result."""
     url = webhook_target_url(account)
-    hint = _nexmo_paste_hint(url) if account.messenger == Messenger.NEXMO else ""
+    hint = get_provider(account.messenger).setup_hint(url)
     try:
         check_webhook_allowed(account, url)
         status = get_provider(account.messenger).set_webhook(account, url)
@@ -111,19 +95,19 @@ def account_test_connection(*, account: IntegrationAccount) -> ConnectionResult:
 
 
 def webhook_health(*, account: IntegrationAccount) -> tuple[bool | None, str]:
-    """(ok, words) for the changelist: live getWebhookInfo for Telegram (short timeout,
-    cached), the stored Set Webhook result for the others."""
-    if account.messenger != Messenger.TELEGRAM:
+    """(ok, words) for the changelist: the platform's live webhook info where it is cheap
+    (Telegram's getWebhookInfo; short timeout, cached), else the stored Set Webhook result."""
+    if not get_provider(account.messenger).LIVE_WEBHOOK_HEALTH:
         return account.last_webhook_ok, account.last_webhook_message or "not set yet"
     key = f"integrations:webhook-health:{account.pk}:{account.updated_at.timestamp() if account.updated_at else 0}"
     cached = cache.get(key)
     if cached is None:
-        cached = _telegram_health(account)
+        cached = _live_health(account)
         cache.set(key, cached, HEALTH_CACHE_SECONDS)
     return tuple(cached)
 
 
-def _telegram_health(account: IntegrationAccount) -> tuple[bool | None, str]:
+def _live_health(account: IntegrationAccount) -> tuple[bool | None, str]:
     try:
         status = get_provider(account.messenger).webhook_info(account, timeout=HEALTH_TIMEOUT)
     except PlatformError as exc:

@@ -10,6 +10,7 @@ from scenarios.admin_forms import (
     BlockForm,
     BlockFormSet,
     HoursOfOperationForm,
+    ScenarioEntryForm,
     block_form_fieldsets,
     block_types_reference,
 )
@@ -112,6 +113,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(ScenarioEntry)
 class ScenarioEntryAdmin(admin.ModelAdmin):
+    form = ScenarioEntryForm
     list_display = ["name", "scenario", "service", "hours_of_operation", "enabled", "accounts"]
     list_filter = ["enabled"]
     fields = ["name", "enabled", "scenario", "service", "hours_of_operation", "error_message"]

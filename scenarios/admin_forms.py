@@ -25,8 +25,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import slugify
 
 from scenarios.blocks import REGISTRY
-from scenarios.models import AccountAssignment, Block, HoursOfOperation, Skill
-from scenarios.validation import BlockSpec, validate_blocks
+from scenarios.models import AccountAssignment, Block, HoursOfOperation, ScenarioEntry, Skill
+from scenarios.validation import BlockSpec, validate_blocks, validate_scenario
 
 # Widget of each setting that is not a one-line text; (type, setting) -> kind.
 SETTING_KINDS = {
@@ -356,3 +356,19 @@ class HoursOfOperationForm(forms.ModelForm):
         if zone not in available_timezones():
             raise forms.ValidationError(f'"{zone}" is not a known time zone (e.g. Europe/Berlin, America/New_York).')
         return zone
+
+
+class ScenarioEntryForm(forms.ModelForm):
+    """An entry refuses a scenario that does not validate (the scenario editor's own checks)."""
+
+    class Meta:
+        model = ScenarioEntry
+        fields = ["name", "enabled", "scenario", "service", "hours_of_operation", "error_message"]
+
+    def clean_scenario(self):
+        scenario = self.cleaned_data.get("scenario")
+        if scenario is not None:
+            errors = validate_scenario(scenario)
+            if errors:
+                raise forms.ValidationError([f'"{scenario}" does not validate: {e}' for e in errors[:5]])
+        return scenario

@@ -14,27 +14,21 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations.models import Interaction, Message
+from conversations.models import ChatEvent, Interaction, Message
+from conversations.services import close_interaction
 from scenarios import services
 from scenarios.blocks import REGISTRY, BlockError, Outcome
 from scenarios.expressions import substitute
-from scenarios.models import Block, ScenarioEntry, ScenarioRun, ScenarioTimer
+from scenarios.models import Block, HandledChatEvent, ScenarioEntry, ScenarioRun, ScenarioTimer
 
 logger = logging.getLogger(__name__)
 
 # Blocks one event may run before the run is stopped as a runaway loop (a Goto loop with no
 # waiting block in it).
 MAX_STEPS_PER_EVENT = 100
-EVENTS = {
-    "customer_message",
-    "agent_found",
-    "no_agents",
-    "offer_accepted",
-    "offer_rejected",
-    "offer_timed_out",
-    "chat_ended",
-    "timer",
-}
+# Chat events from the layers below (conversations.events), and the engine's own timers.
+TIMER = "timer"
+EVENTS = frozenset({*ChatEvent.Kind.values, TIMER})
 
 
 class RunContext:
@@ -85,13 +79,27 @@ class RunContext:
 # --- Entry point ----------------------------------------------------------------------
 
 
-def handle_event(*, interaction_id: int, event: str, data: dict) -> ScenarioRun | None:
-    """Advance the interaction's run by `event`, starting the run on the first customer message."""
+def on_chat_event(event: ChatEvent) -> None:
+    """The chat-events listener: handle each recorded event once, whoever dispatches it."""
+    handle_event(interaction_id=event.interaction_id, event=event.kind, data=event.data, chat_event_id=event.pk)
+
+
+def handle_event(
+    *, interaction_id: int, event: str, data: dict, chat_event_id: int | None = None
+) -> ScenarioRun | None:
+    """Advance the interaction's run by `event`, starting the run on the first customer message.
+
+    With `chat_event_id`, the event is marked handled in the same transaction as its effects,
+    so a second dispatch of it (the sweeper after a lost acknowledgement) changes nothing.
+    An unknown event kind raises ValueError.
+    """
     if event not in EVENTS:
-        logger.warning("unknown scenario event %r for interaction %s ignored", event, interaction_id)
-        return None
+        raise ValueError(f"Unknown scenario event {event!r} for interaction {interaction_id}.")
     with transaction.atomic():
         run = ScenarioRun.objects.select_for_update().filter(interaction_id=interaction_id).first()
+        if chat_event_id is not None and not _first_handling(chat_event_id):
+            logger.info("chat event %s was handled already", chat_event_id)
+            return run
         if run is None:
             if event != "customer_message":
                 logger.info("event %s for interaction %s without a scenario run ignored", event, interaction_id)
@@ -100,6 +108,16 @@ def handle_event(*, interaction_id: int, event: str, data: dict) -> ScenarioRun 
             return run
         _dispatch(run, event, data)
         return run
+
+
+def _first_handling(chat_event_id: int) -> bool:
+    """Mark the chat event handled; False when it was already (a repeated dispatch)."""
+    try:
+        with transaction.atomic():  # a savepoint: the duplicate does not poison the transaction
+            HandledChatEvent.objects.create(event_id=chat_event_id)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
@@ -290,7 +308,7 @@ def _finish(run, interaction, reason: str) -> None:
     run.finished_at = timezone.now()
     run.save()
     services.release_agents(interaction, by="customer" if reason == "customer_left" else "system")
-    services.close_interaction(interaction, reason=reason)
+    close_interaction(interaction, reason=reason)
 
 
 def _fail(run, interaction, error: str) -> None:
@@ -312,4 +330,4 @@ def _fail(run, interaction, error: str) -> None:
                 services.send_to_customer(interaction=interaction, text=run.entry.error_message)
         except Exception:  # noqa: BLE001 - the run is already recorded as failed
             logger.exception("could not send the error message of run %s", run.pk)
-    services.close_interaction(interaction, reason="scenario_failed")
+    close_interaction(interaction, reason="scenario_failed")

@@ -5,10 +5,13 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from agentdesk import services as desk
+from contactcenter import scheduling
 from conversations.models import Interaction, Message
+from integrations.errors import OutboundRefused
+from integrations.outbound import queue_text
 from scenarios.blocks.base import SendFailed
 from scenarios.models import AccountAssignment, ScenarioEntry, ScenarioRun, ScenarioTimer, Service
 
@@ -17,9 +20,8 @@ logger = logging.getLogger(__name__)
 # A timer handed to the engine but not handled this long after is handed over again (the
 # task was lost with its worker); the engine ignores a second delivery.
 TIMER_REDELIVER_AFTER = timedelta(seconds=30)
-# A customer message the engine has not taken this long after it was stored is handed over
-# again by the beat sweeper (its task was lost with a worker or a broker).
-STALLED_AFTER = timedelta(seconds=30)
+ADVANCE_TASK = "scenarios.tasks.advance_scenario"
+FIRE_TIMER_TASK = "scenarios.tasks.fire_timer"
 
 
 # --- Account assignment ---------------------------------------------------------------
@@ -92,15 +94,13 @@ def initial_variables(interaction: Interaction) -> dict:
 
 def send_to_customer(*, interaction: Interaction, text: str) -> list[Message]:
     """Queue a scenario text on the arrival channel; SendFailed when it cannot go out."""
-    from integrations.outbound import queue_text
-
     customer = interaction.customer
     if customer.unreachable_at:
         raise SendFailed(f"The customer cannot be reached ({customer.unreachable_reason or 'blocked'}).")
     try:
         with transaction.atomic():
             return queue_text(interaction=interaction, text=text, sender=Message.Sender.BOT)
-    except ValueError as exc:  # MessageTooLong and empty text are ValueErrors
+    except OutboundRefused as exc:
         raise SendFailed(str(exc)) from exc
 
 
@@ -109,11 +109,14 @@ def start_timer(*, run: ScenarioRun, kind: str, block: str, seconds: float) -> S
     timer = ScenarioTimer.objects.create(
         run=run, kind=kind, block=block, due_at=timezone.now() + timedelta(seconds=seconds)
     )
-    from scenarios.tasks import schedule_timer
-
-    timer_id = timer.pk
-    transaction.on_commit(lambda: schedule_timer(timer_id, delay=seconds), robust=True)
+    # A countdown fires it on time; beat's sweeper fires it if that is lost (or too long).
+    scheduling.on_commit(FIRE_TIMER_TASK, timer.pk, delay=max(seconds, 0) + 0.05)
     return timer
+
+
+def wake(interaction_id: int, timer_id: int) -> None:
+    """After commit, hand a due timer to its run."""
+    scheduling.on_commit(ADVANCE_TASK, interaction_id, "timer", {"timer_id": timer_id})
 
 
 def cancel_timers(run: ScenarioRun) -> None:
@@ -157,53 +160,10 @@ def claim_timer(timer_id: int) -> int | None:
         return timer.run.interaction_id
 
 
-def stalled_chats(*, now=None, grace: timedelta = STALLED_AFTER, limit: int = 200) -> list[tuple[int, int]]:
-    """Open chats whose newest customer message the engine never took (the task was lost).
-
-    Returns (interaction id, newest message id) pairs to hand over again; the engine takes
-    each message once, so a chat that was only slow is not harmed.
-    """
-    now = now or timezone.now()
-    with_entry = AccountAssignment.objects.filter(entry__isnull=False, entry__enabled=True).values("account_id")
-    newest = (
-        Message.objects.filter(
-            direction=Message.Direction.INBOUND,
-            sender=Message.Sender.CUSTOMER,
-            created_at__lte=now - grace,
-            interaction__status=Interaction.Status.OPEN,
-            interaction__account_id__in=with_entry,
-        )
-        .values("interaction_id")
-        .annotate(newest=Max("id"))
-    )
-    newest = newest.filter(
-        Q(interaction__scenario_run__isnull=True)
-        | Q(
-            newest__gt=F("interaction__scenario_run__last_message_id"),
-            interaction__scenario_run__state__in=[ScenarioRun.State.RUNNING, ScenarioRun.State.WAITING],
-        )
-    )
-    return [(row["interaction_id"], row["newest"]) for row in newest.order_by("interaction_id")[:limit]]
-
-
-def close_interaction(interaction: Interaction, *, reason: str) -> None:
-    """Close the chat (Exit, end of flow, failure); a closed one stays as it is."""
-    now = timezone.now()
-    updated = Interaction.objects.filter(pk=interaction.pk, status=Interaction.Status.OPEN).update(
-        status=Interaction.Status.CLOSED, closed_at=now, closed_reason=reason[:64]
-    )
-    if updated:
-        interaction.status, interaction.closed_at, interaction.closed_reason = Interaction.Status.CLOSED, now, reason
-
-
 def leave_queue(interaction: Interaction) -> None:
-    from agentdesk.services import leave_queue as agentdesk_leave_queue
-
-    agentdesk_leave_queue(interaction)
+    desk.leave_queue(interaction)
 
 
 def release_agents(interaction: Interaction, *, by: str) -> None:
     """The scenario is over: take the chat out of the queue and free every agent holding it."""
-    from agentdesk.services import end_chat
-
-    end_chat(interaction=interaction, by=by, cause="UserHangup" if by == "customer" else "SystemHangup")
+    desk.end_chat(interaction=interaction, by=by, cause="UserHangup" if by == "customer" else "SystemHangup")

@@ -90,6 +90,8 @@ def server_environment(**overrides: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("TEST_DATABASE_NAME", None)
+    # The child runs as the product does: an eager (embedded) server runs its own beat.
+    env.pop("EMBEDDED_BEAT", None)
     env.update(overrides)
     return env
 

@@ -1,18 +1,8 @@
 """The one interface every messenger provider implements, and its value and error types.
 
-A provider is a package `integrations.providers.<messenger>` whose `__init__` exposes:
-
-    verify(account, request: WebhookRequest) -> None        raises WebhookRejected
-    parse(account, request: WebhookRequest) -> ParseResult  raises MalformedPayload
-    handshake(account, request: WebhookRequest) -> HandshakeResponse | None   (GET calls)
-    set_webhook(account, url: str) -> WebhookStatus         raises PlatformError
-    webhook_info(account) -> WebhookStatus                  raises PlatformError
-    test_connection(account) -> ConnectionResult            never raises for platform errors
-    send_text(account, *, to: str, text: str, idempotency_key: str, **options) -> SentMessage
-    fetch_profile(account, external_id: str) -> Profile | None
-    TEXT_LIMIT: int
-
-Nothing above the providers reads platform JSON: they see InboundEvent and these results.
+A provider is a package `integrations.providers.<messenger>` whose `__init__` exposes the
+names of `Provider` below. Everything that differs per messenger lives there: nothing above
+the providers reads platform JSON or asks `if messenger == ...`.
 """
 
 from __future__ import annotations
@@ -20,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # type hints only: the model module imports nothing from here
+    from integrations.models import IntegrationAccount
 
 # --- Inbound --------------------------------------------------------------------------
 
@@ -190,3 +183,51 @@ class RecipientUnreachable(PlatformError):
 
 class PlatformRejected(PlatformError):
     """Any other permanent refusal (bad parameter, text too long, outside window, ...)."""
+
+
+# --- The interface ----------------------------------------------------------------------
+
+
+class Provider(Protocol):
+    """What every provider package exposes (checked structurally, as a module)."""
+
+    TEXT_LIMIT: int  # the longest text one message may carry, in `text_length` units
+    FETCHES_PROFILE: bool  # names come from a profile API (once per customer), not with messages
+    RATE_LIMIT_PER_RECIPIENT: bool  # "too many requests" caps one recipient, not the whole bot
+    LIVE_WEBHOOK_HEALTH: bool  # webhook_info is cheap enough to show live in the account list
+
+    def verify(self, account: IntegrationAccount, request: WebhookRequest) -> None: ...  # WebhookRejected
+    def parse(self, account: IntegrationAccount, request: WebhookRequest) -> ParseResult: ...  # MalformedPayload
+    def handshake(self, account: IntegrationAccount, request: WebhookRequest) -> HandshakeResponse | None: ...
+    def set_webhook(self, account: IntegrationAccount, url: str) -> WebhookStatus: ...  # PlatformError
+    def webhook_info(self, account: IntegrationAccount) -> WebhookStatus: ...  # PlatformError
+    def test_connection(self, account: IntegrationAccount) -> ConnectionResult: ...
+    def send_text(
+        self, account: IntegrationAccount, *, to: str, text: str, idempotency_key: str, **options: Any
+    ) -> SentMessage: ...
+    def fetch_profile(self, account: IntegrationAccount, external_id: str) -> Profile | None: ...
+    def text_length(self, text: str) -> int: ...
+    def webhook_target(self, account: IntegrationAccount) -> str: ...
+    def extra_webhook_urls(self, url: str) -> dict[str, str]: ...
+    def setup_hint(self, url: str) -> str: ...
+
+
+# Defaults that most providers re-export under the interface's names.
+
+
+def count_characters(text: str) -> int:
+    """Text length as most platforms count it: characters (code points)."""
+    return len(text)
+
+
+def public_webhook_url(account: IntegrationAccount) -> str:
+    """The webhook URL built from PUBLIC_BASE_URL."""
+    return account.webhook_url
+
+
+def no_extra_urls(url: str) -> dict[str, str]:
+    return {}
+
+
+def no_setup_hint(url: str) -> str:
+    return ""

@@ -8,6 +8,7 @@ leaving ends the scenario.
 
 from django.contrib.auth import get_user_model
 
+from agentdesk import services as desk
 from scenarios.blocks.base import BlockError, BlockType, finish, number_setting, take, wait
 
 CAUSES = ("UserHangup", "SystemHangup", "UserLogout", "Failure")
@@ -31,8 +32,6 @@ class ConnectChat(BlockType):
         )
 
     def enter(self, ctx):
-        from agentdesk.services import offer_chat
-
         username = ctx.text(ctx.settings.get("override_destination") or "$(destination)").strip()
         if not username:
             raise BlockError("Connect Chat: $(destination) is empty; put Find Agent before Connect Chat.")
@@ -41,7 +40,7 @@ class ConnectChat(BlockType):
             raise BlockError(f'Connect Chat: no user named "{username}".')
         ctx.state["agent_user_id"] = agent_user.pk
         auto = ctx.settings.get("auto_answer_after")
-        offer_chat(
+        desk.offer_chat(
             interaction=ctx.interaction,
             agent_user=agent_user,
             no_answer_timeout=ctx.settings.get("no_answer_timeout") or 10,

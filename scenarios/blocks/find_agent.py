@@ -10,8 +10,8 @@ the loosest.
 
 import math
 
-from django.db.models import Avg, F
-
+from agentdesk import routing, selectors
+from agentdesk import services as desk
 from scenarios.blocks.base import BlockError, BlockType, number_setting, take, wait
 from scenarios.models import Skill
 
@@ -124,11 +124,9 @@ class FindAgent(BlockType):
 
     def _route(self, ctx):
         """Ask routing; when nobody logged in meets these criteria, loosen them at once."""
-        from agentdesk.routing import find_agent
-
         while True:
             skill_ids, min_level = self._criteria(ctx)
-            result = find_agent(
+            result = routing.find_agent(
                 interaction=ctx.interaction,
                 skill_ids=skill_ids,
                 priority=int(ctx.settings.get("priority") or 0),
@@ -158,31 +156,16 @@ class FindAgent(BlockType):
 
 
 def _leave_queue(ctx) -> None:
-    from scenarios.services import leave_queue
-
-    leave_queue(ctx.interaction)
+    desk.leave_queue(ctx.interaction)
 
 
 def _current_position(ctx) -> int | None:
-    from agentdesk.models import QueuedChat
-    from agentdesk.routing import queue_position
-
-    entry = QueuedChat.objects.filter(interaction=ctx.interaction).first()
-    return queue_position(entry) if entry else None
+    return selectors.queue_position_of(ctx.interaction)
 
 
 def _recent_wait_seconds() -> float:
     """Mean time from chat start to agent reservation over the last 50 routed chats."""
-    from agentdesk.models import ChatAssignment
-
-    recent = ChatAssignment.objects.filter(origin=ChatAssignment.Origin.SCENARIO).order_by("-reserved_at")[:50]
-    ids = list(recent.values_list("pk", flat=True))
-    mean = (
-        ChatAssignment.objects.filter(pk__in=ids)
-        .aggregate(wait=Avg(F("reserved_at") - F("interaction__opened_at")))
-        .get("wait")
-    )
-    return mean.total_seconds() if mean else DEFAULT_EWT_SECONDS
+    return selectors.recent_wait_seconds() or DEFAULT_EWT_SECONDS
 
 
 def _format_wait(seconds: float) -> str:

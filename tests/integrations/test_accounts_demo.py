@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from integrations import demo
+from contactcenter.demo import accounts as demo
 from integrations.models import IntegrationAccount
 from integrations.services import account_test_connection
 from simulator import demo as simulator_demo

@@ -4,7 +4,7 @@ import pytest
 
 from conversations.models import Customer, Interaction, Message
 from integrations.models import IntegrationAccount
-from integrations.outbound import MessageTooLong, queue_text, split_text, text_length, text_limit
+from integrations.outbound import EmptyMessage, MessageTooLong, queue_text, split_text, text_length, text_limit
 
 WORDS = [f"word{n}" for n in range(3000)]
 
@@ -78,6 +78,6 @@ def test_queue_text_refuses_an_over_long_text_when_splitting_is_off(interaction)
 
 
 def test_queue_text_refuses_empty_text(interaction):
-    with pytest.raises(ValueError, match="needs text"):
+    with pytest.raises(EmptyMessage, match="needs text"):
         queue_text(interaction=interaction, text="   ", sender=Message.Sender.BOT)
     assert not Message.objects.exists()

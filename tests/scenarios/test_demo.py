@@ -2,7 +2,7 @@
 
 import io
 
-from scenarios import demo
+from contactcenter.demo import scenarios as demo
 from scenarios.models import AccountAssignment, ScenarioEntry, Service, ServiceTeam
 from tests.scenarios.conftest import make_account
 

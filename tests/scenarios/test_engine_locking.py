@@ -110,36 +110,3 @@ def test_two_different_messages_at_once_are_taken_in_turn(transactional_db):
     # Whichever event got the lock first took both messages, in the order they arrived.
     assert (run.variables["a"], run.variables["b"]) == ("one", "two")
     assert run.current_block == "ask3" and run.last_message_id == second.pk
-
-
-def test_the_sweeper_hands_over_customer_messages_whose_task_was_lost(db):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from scenarios.services import stalled_chats
-    from scenarios.tasks import resume_stalled_chats
-
-    waiting = make_interaction(
-        make_entry([("ask", "request_input", {"variable": "a"}, {"next": "end"}), ("end", "exit", {}, {})])
-    )
-    engine.handle_event(
-        interaction_id=waiting.pk, event="customer_message", data={"message_id": inbound(waiting, "hi").pk}
-    )
-    lost_reply = inbound(waiting, "my answer")  # stored, but its engine task never ran
-    never_started = make_interaction(make_entry(FLOW))
-    lost_first = inbound(never_started, "hello")  # the first message's task was lost too
-    no_entry = make_interaction(make_entry(FLOW))
-    no_entry.account.assignment.delete()
-    inbound(no_entry, "nobody runs this chat")
-
-    later = timezone.now() + dt.timedelta(minutes=1)
-    assert stalled_chats(now=timezone.now()) == []  # within the grace period: maybe just slow
-    assert sorted(stalled_chats(now=later)) == sorted([(waiting.pk, lost_reply.pk), (never_started.pk, lost_first.pk)])
-
-    # A minute later, as beat's sweeper sees it: the messages are older than the grace period.
-    Message.objects.update(created_at=timezone.now() - dt.timedelta(minutes=1))
-    assert resume_stalled_chats() == 2  # the engine runs in-process (eager tasks)
-    assert ScenarioRun.objects.get(interaction=waiting).variables["a"] == "my answer"
-    assert ScenarioRun.objects.get(interaction=never_started).variables["starts"] == "1"
-    assert stalled_chats() == []

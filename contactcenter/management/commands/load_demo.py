@@ -1,10 +1,5 @@
-"""Loads the demo data idempotently: users, and each app's demo objects.
+"""Loads the demo data idempotently: users, then the demo objects of `contactcenter.demo`."""
 
-Each app may have a `demo.py` with `load(stdout) -> None`; they run in the order of
-DEMO_APPS, so accounts exist before the scenario entries that use them.
-"""
-
-import importlib
 import os
 import secrets
 
@@ -12,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-DEMO_APPS = ["simulator", "integrations", "scenarios", "agentdesk"]
+from contactcenter import demo
+
 DEMO_AGENTS = [("agent1", "Alice", "Archer"), ("agent2", "Bob", "Baker")]
 
 
@@ -25,14 +21,7 @@ class Command(BaseCommand):
             demo_password = os.environ.get("DEMO_PASSWORD")
             for username, first, last in DEMO_AGENTS:
                 self._ensure_user(username, demo_password, first_name=first, last_name=last)
-            for app in DEMO_APPS:
-                try:
-                    module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError as exc:
-                    if exc.name != f"{app}.demo":
-                        raise
-                    continue
-                module.load(self.stdout)
+            demo.load(self.stdout)
 
     def _ensure_user(self, username, password, *, superuser=False, **fields):
         User = get_user_model()

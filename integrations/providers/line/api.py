@@ -21,6 +21,11 @@ _RETRY_KEY_NAMESPACE = uuid.UUID("6f1c2b1e-4c55-4a43-9a8e-2f0d3c1e5b7a")
 TEXT_LIMIT = 5000  # UTF-16 code units
 
 
+def text_length(text: str) -> int:
+    """LINE counts text in UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _call(account, method: str, path: str, *, json=None, headers=None, timeout=None):
     url = f"{account.api_base}/{path.lstrip('/')}"
     headers = {"Authorization": f"Bearer {account.access_token}", **(headers or {})}

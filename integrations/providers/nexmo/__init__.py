@@ -1,11 +1,42 @@
-"""The nexmo provider: API calls in `api`, webhook verification and parsing in `inbound`."""
+"""The nexmo provider: API calls in `api`, webhook verification and parsing in `inbound`.
 
-from integrations.providers.nexmo.api import (  # noqa: F401
+It exposes the names of `integrations.providers.base.Provider`.
+"""
+
+from integrations.providers import base
+from integrations.providers.nexmo.api import (
     TEXT_LIMIT,
+    extra_webhook_urls,
     fetch_profile,
     send_text,
     set_webhook,
+    setup_hint,
     test_connection,
     webhook_info,
 )
-from integrations.providers.nexmo.inbound import handshake, parse, verify  # noqa: F401
+from integrations.providers.nexmo.inbound import handshake, parse, verify
+
+FETCHES_PROFILE = False
+RATE_LIMIT_PER_RECIPIENT = False
+LIVE_WEBHOOK_HEALTH = False
+text_length = base.count_characters
+webhook_target = base.public_webhook_url
+
+__all__ = [
+    "FETCHES_PROFILE",
+    "LIVE_WEBHOOK_HEALTH",
+    "RATE_LIMIT_PER_RECIPIENT",
+    "TEXT_LIMIT",
+    "extra_webhook_urls",
+    "fetch_profile",
+    "handshake",
+    "parse",
+    "send_text",
+    "set_webhook",
+    "setup_hint",
+    "test_connection",
+    "text_length",
+    "verify",
+    "webhook_info",
+    "webhook_target",
+]

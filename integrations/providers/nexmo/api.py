@@ -34,6 +34,19 @@ def status_url(inbound_url: str) -> str:
     return f"{inbound_url.rstrip('/')}/status/"
 
 
+def extra_webhook_urls(inbound_url: str) -> dict[str, str]:
+    """A Vonage application has a second webhook: the status URL."""
+    return {"status": status_url(inbound_url)}
+
+
+def setup_hint(inbound_url: str) -> str:
+    """What to paste into the Vonage dashboard, shown after Set Webhook."""
+    return (
+        "In the Vonage dashboard (Applications > Edit > Messages) the webhooks are: "
+        f"Inbound URL {inbound_url} and Status URL {status_url(inbound_url)} (HTTP POST)."
+    )
+
+
 def _rest_base(account) -> str:
     # The account API lives on rest.nexmo.com; an override (e.g. the simulator) serves both.
     return account.api_base_url.rstrip("/") if account.api_base_url else settings.VONAGE_REST_BASE.rstrip("/")

@@ -1,6 +1,10 @@
-"""The telegram provider: API calls in `api`, webhook verification and parsing in `inbound`."""
+"""The telegram provider: API calls in `api`, webhook verification and parsing in `inbound`.
 
-from integrations.providers.telegram.api import (  # noqa: F401
+It exposes the names of `integrations.providers.base.Provider`.
+"""
+
+from integrations.providers import base
+from integrations.providers.telegram.api import (
     TEXT_LIMIT,
     fetch_profile,
     send_text,
@@ -8,4 +12,32 @@ from integrations.providers.telegram.api import (  # noqa: F401
     test_connection,
     webhook_info,
 )
-from integrations.providers.telegram.inbound import handshake, parse, verify  # noqa: F401
+from integrations.providers.telegram.inbound import handshake, parse, verify
+
+# getWebhookInfo is cheap: the account list shows the live webhook health.
+FETCHES_PROFILE = False
+RATE_LIMIT_PER_RECIPIENT = False
+LIVE_WEBHOOK_HEALTH = True
+text_length = base.count_characters
+webhook_target = base.public_webhook_url
+extra_webhook_urls = base.no_extra_urls
+setup_hint = base.no_setup_hint
+
+__all__ = [
+    "FETCHES_PROFILE",
+    "LIVE_WEBHOOK_HEALTH",
+    "RATE_LIMIT_PER_RECIPIENT",
+    "TEXT_LIMIT",
+    "extra_webhook_urls",
+    "fetch_profile",
+    "handshake",
+    "parse",
+    "send_text",
+    "set_webhook",
+    "setup_hint",
+    "test_connection",
+    "text_length",
+    "verify",
+    "webhook_info",
+    "webhook_target",
+]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from integrations.providers import http
 from integrations.providers.base import (
     ConnectionResult,
@@ -19,6 +21,19 @@ from integrations.providers.base import (
 
 PLATFORM = "Viber"
 TEXT_LIMIT = 7000
+
+
+def webhook_target(account) -> str:
+    """The URL Set Webhook registers: the host and port the Viber window asks for, if given."""
+    host = account.webhook_host.strip().rstrip("/")
+    if not host:
+        return account.webhook_url
+    if "://" not in host:
+        scheme = settings.PUBLIC_BASE_URL.split("://", 1)[0]
+        host = f"{scheme}://{host}"
+    return f"{host}{account.webhook_path}"
+
+
 SENDER_NAME_LIMIT = 28
 EVENT_TYPES = ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"]
 

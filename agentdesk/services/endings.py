@@ -8,9 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from agentdesk import states
-from agentdesk.common import DeskError, end_active, fire_event, lock_due_assignment, own_assignment
 from agentdesk.models import ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
+from agentdesk.services.common import end_active, lock_due_assignment, own_assignment, record_event, settle
+from agentdesk.services.exceptions import DeskError
+from conversations.models import ChatEvent
 
 Status = ChatAssignment.Status
 
@@ -31,8 +33,8 @@ def end_chat(*, interaction, by: str = "agent", cause: str = "UserHangup", agent
         for pending in ChatAssignment.objects.filter(interaction=interaction, status__in=ChatAssignment.PENDING):
             _cancel_pending(pending)
         end_active(assignment, cause=cause)
-        states.settle(agent, cause="chat ended")
-        fire_event(interaction.pk, "chat_ended", {"by": "agent", "cause": cause})
+        settle(agent, cause="chat ended")
+        record_event(interaction.pk, ChatEvent.Kind.CHAT_ENDED, {"by": "agent", "cause": cause})
         return
     QueuedChat.objects.filter(interaction=interaction).delete()
     holders = ChatAssignment.objects.filter(interaction=interaction, status__in=ChatAssignment.HOLDING)
@@ -49,7 +51,7 @@ def end_chat(*, interaction, by: str = "agent", cause: str = "UserHangup", agent
                 assignment.status = Status.CANCELLED
                 assignment.ended_at = timezone.now()
                 assignment.save(update_fields=["status", "ended_at"])
-        states.settle(agent, cause=f"chat ended by {by}")
+        settle(agent, cause=f"chat ended by {by}")
 
 
 def _cancel_pending(assignment: ChatAssignment) -> None:
@@ -57,7 +59,7 @@ def _cancel_pending(assignment: ChatAssignment) -> None:
     assignment.status = Status.CANCELLED
     assignment.ended_at = timezone.now()
     assignment.save(update_fields=["status", "ended_at"])
-    states.settle(agent, cause="offer withdrawn")
+    settle(agent, cause="offer withdrawn")
 
 
 @transaction.atomic
@@ -86,7 +88,7 @@ def wrap_up(
         assignment.acw_deadline = None
         fields += ["status", "wrapped_at", "acw_deadline"]
     assignment.save(update_fields=fields)
-    states.settle(agent, cause="wrap-up done")
+    settle(agent, cause="wrap-up done")
     notify_agents(agent.user_id)
     return assignment
 
@@ -102,5 +104,5 @@ def acw_expired(*, assignment_id: int, now: dt.datetime | None = None) -> bool:
     assignment.status = Status.DONE
     assignment.wrapped_at = now
     assignment.save(update_fields=["status", "wrapped_at"])
-    states.settle(agent, cause="ACW time limit")
+    settle(agent, cause="ACW time limit")
     return True

@@ -1,8 +1,7 @@
-"""Named actions on agents and their chats. Views, consumers, tasks and the engine call these.
+"""Offers: ring an agent, accept, reject, miss; withdrawing an offer; leaving the queue.
 
-Each runs in one transaction and locks the Agent row(s) it changes first, in primary-key
+Each action runs in one transaction and locks the Agent row(s) it changes first, in primary-key
 order, then the assignment rows: the same order as routing, so they cannot deadlock with it.
-Engine events go out with transaction.on_commit.
 """
 
 from __future__ import annotations
@@ -13,115 +12,27 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from agentdesk import states
-from agentdesk.common import (
-    TRANSFER_OFFER_TIMEOUT,
-    DeskError,
-    NotYourChat,
-    end_active,
-    finish_wrap_ups,
-    fire_event,
-    lock_due_assignment,
-    own_assignment,
-    schedule_deadline,
-)
+from agentdesk import routing, states
 from agentdesk.models import Agent, ChatAssignment, NotReadyReason, QueuedChat
 from agentdesk.notify import notify_agents, notify_notice
-from conversations.models import Interaction
+from agentdesk.services.common import (
+    TRANSFER_OFFER_TIMEOUT,
+    end_active,
+    lock_due_assignment,
+    own_assignment,
+    record_event,
+    ring,
+    settle,
+)
+from agentdesk.services.exceptions import NotYourChat
+from conversations.models import ChatEvent, Interaction
 
 logger = logging.getLogger(__name__)
 
 State = Agent.State
 Status = ChatAssignment.Status
 Origin = ChatAssignment.Origin
-
-
-def custom_reasons():
-    return NotReadyReason.objects.filter(system_code__isnull=True, active=True)
-
-
-@transaction.atomic
-def set_state(*, agent_user, state: str, reason_id: int | None = None, by=None) -> Agent:
-    """The state selector: Ready, Not Ready (with a reason) or Logged out.
-
-    Not Ready while chats are open takes effect when they end; until then no new chat comes.
-    """
-    agent = states.lock_agent(user_id=agent_user.pk)
-    if state == State.LOGGED_OUT:
-        _log_out(agent, by=by, cause="agent" if by is None else "supervisor")
-    elif state == State.READY:
-        finish_wrap_ups(agent)
-        if agent.state in (State.LOGGED_OUT, State.NOT_READY):
-            states.change_state(agent, State.READY, cause="agent", by=by)
-        agent.pending_not_ready = False
-        agent.pending_not_ready_reason = None
-        agent.save(update_fields=["pending_not_ready", "pending_not_ready_reason"])
-        states.settle(agent, cause="agent")
-    elif state == State.NOT_READY:
-        reason = None
-        if reason_id:
-            reason = NotReadyReason.objects.filter(pk=reason_id).first()
-            if reason is None:
-                raise DeskError("Unknown Not Ready reason.")
-        elif by is None and custom_reasons().exists():
-            raise DeskError("Choose a Not Ready reason.", code="reason_required")
-        if states.counts(agent)[0]:
-            states.ask_not_ready_later(agent, reason)
-        else:
-            finish_wrap_ups(agent)
-            states.change_state(agent, State.NOT_READY, reason=reason, cause="agent", by=by)
-    else:
-        raise DeskError(f"An agent cannot choose the state {state!r}.")
-    return agent
-
-
-@transaction.atomic
-def log_in(*, agent_user) -> Agent:
-    """Desktop login: Not Ready, or Ready when the profile says so."""
-    agent = states.lock_agent(user_id=agent_user.pk)
-    if agent.state == State.LOGGED_OUT:
-        target = State.READY if agent.ready_on_login else State.NOT_READY
-        states.change_state(agent, target, cause="login")
-        states.settle(agent, cause="login")
-    return agent
-
-
-@transaction.atomic
-def log_out(*, agent_user, by=None, cause: str = "agent") -> None:
-    agent = states.lock_agent(user_id=agent_user.pk)
-    _log_out(agent, by=by, cause=cause)
-
-
-@transaction.atomic
-def force_state(*, supervisor, agent_id: int, state: str) -> None:
-    """A supervisor forces an agent Not Ready (after its chats) or logs it out."""
-    agent = Agent.objects.select_related("user").get(pk=agent_id)
-    if state == State.NOT_READY:
-        set_state(agent_user=agent.user, state=state, reason_id=NotReadyReason.system("supervisor").pk, by=supervisor)
-    elif state == State.LOGGED_OUT:
-        log_out(agent_user=agent.user, by=supervisor, cause="supervisor")
-    else:
-        raise DeskError("A supervisor may force Not Ready or Logged out.")
-
-
-def _log_out(agent: Agent, *, by=None, cause: str) -> None:
-    """Withdraw pending offers (routing finds another agent), end live chats, log out."""
-    if agent.state == State.LOGGED_OUT:
-        return
-    for assignment in agent.assignments.select_for_update(of=("self",)).filter(status__in=ChatAssignment.PENDING):
-        _withdraw_offer(assignment, status=Status.CANCELLED)
-    for assignment in (
-        agent.assignments.select_for_update(of=("self",)).select_related("service").filter(status=Status.ACTIVE)
-    ):
-        end_active(assignment, cause="UserLogout")
-        fire_event(assignment.interaction_id, "chat_ended", {"by": "agent", "cause": "UserLogout"})
-    finish_wrap_ups(agent)
-    states.change_state(agent, State.LOGGED_OUT, cause=cause, by=by)
-    agent.presence_deadline = None
-    agent.save(update_fields=["presence_deadline"])
-    from agentdesk.routing import drop_unservable_queue
-
-    drop_unservable_queue()
+Kind = ChatEvent.Kind
 
 
 @transaction.atomic
@@ -132,30 +43,19 @@ def offer_chat(*, interaction, agent_user, no_answer_timeout: int = 10, auto_ans
     (the agent goes Not Ready, "Missed chat"). When the agent cannot take it any more
     (logged out meanwhile), the engine gets "offer_timed_out" at once.
     """
-    from agentdesk.routing import accepts_chats, holding_counts, reserve
-
     agent = states.lock_agent(user_id=agent_user.pk)
     assignment = (
         agent.assignments.select_for_update(of=("self",))
         .filter(interaction=interaction, status__in=ChatAssignment.PENDING)
         .first()
     )
-    if assignment is None and accepts_chats(agent, holding_counts([agent.pk]).get(agent.pk, 0)):
-        assignment = reserve(agent=agent, interaction=interaction)
+    if assignment is None and routing.accepts_chats(agent, routing.holding_counts([agent.pk]).get(agent.pk, 0)):
+        assignment = routing.reserve(agent=agent, interaction=interaction)
     if assignment is None or agent.state == State.LOGGED_OUT:
         logger.info("offer of interaction %s to %s not possible", interaction.pk, agent)
-        fire_event(interaction.pk, "offer_timed_out", {"agent_user_id": agent.user_id})
+        record_event(interaction.pk, Kind.OFFER_TIMED_OUT, {"agent_user_id": agent.user_id})
         return assignment
-    now = timezone.now()
-    assignment.status = Status.OFFERED
-    assignment.offered_at = now
-    assignment.offer_deadline = now + dt.timedelta(seconds=no_answer_timeout)
-    if auto_answer_after is not None:
-        assignment.auto_answer_at = now + dt.timedelta(seconds=auto_answer_after)
-    assignment.save(update_fields=["status", "offered_at", "offer_deadline", "auto_answer_at"])
-    notify_agents(agent.user_id)
-    schedule_deadline("offer_deadline", assignment.pk, assignment.offer_deadline)
-    schedule_deadline("auto_answer", assignment.pk, assignment.auto_answer_at)
+    ring(assignment, no_answer_timeout=no_answer_timeout, auto_answer_after=auto_answer_after)
     return assignment
 
 
@@ -185,19 +85,17 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
             interaction_id=interaction_id, status=Status.ACTIVE
         ):
             end_active(other, cause="Transferred", wrap_up=False, status=Status.TRANSFERRED)
-            states.settle(
-                agents.get(other.agent_id) or states.lock_agent(user_id=other.agent.user_id), cause="transfer"
-            )
+            settle(agents.get(other.agent_id) or states.lock_agent(user_id=other.agent.user_id), cause="transfer")
     now = timezone.now()
     assignment.status = Status.ACTIVE
     assignment.accepted_at = now
     assignment.offer_deadline = None
     assignment.save(update_fields=["status", "accepted_at", "offer_deadline"])
     Interaction.objects.filter(pk=interaction_id).update(agent=agent.user)
-    states.settle(agent, cause="offer accepted")
+    settle(agent, cause="offer accepted")
     notify_agents(agent.user_id)
     if assignment.origin == Origin.SCENARIO:
-        fire_event(interaction_id, "offer_accepted", {"agent_user_id": agent.user_id})
+        record_event(interaction_id, Kind.OFFER_ACCEPTED, {"agent_user_id": agent.user_id})
     return assignment
 
 
@@ -206,7 +104,7 @@ def reject_offer(*, agent_user, interaction_id: int) -> None:
     """Reject: Not Ready now with no other chat open, else once the others end."""
     agent = states.lock_agent(user_id=agent_user.pk)
     assignment = own_assignment(agent, interaction_id, ChatAssignment.PENDING)
-    _withdraw_offer(assignment, status=Status.REJECTED)
+    withdraw_offer(assignment, status=Status.REJECTED)
     _not_ready_after_offer(agent, NotReadyReason.system("rejected_chat"), cause="offer rejected")
 
 
@@ -218,7 +116,7 @@ def offer_timed_out(*, assignment_id: int, now: dt.datetime | None = None) -> bo
     if due is None:
         return False
     agent, assignment = due
-    _withdraw_offer(assignment, status=Status.MISSED)
+    withdraw_offer(assignment, status=Status.MISSED)
     _not_ready_after_offer(agent, NotReadyReason.system("missed_chat"), cause="offer missed")
     return True
 
@@ -239,12 +137,12 @@ def auto_answer(*, assignment_id: int, now: dt.datetime | None = None) -> bool:
 def _not_ready_after_offer(agent: Agent, reason: NotReadyReason, *, cause: str) -> None:
     if states.counts(agent)[0]:
         states.ask_not_ready_later(agent, reason)
-        states.settle(agent, cause=cause)
+        settle(agent, cause=cause)
     else:
         states.change_state(agent, State.NOT_READY, reason=reason, cause=cause)
 
 
-def _withdraw_offer(assignment: ChatAssignment, *, status: str) -> None:
+def withdraw_offer(assignment: ChatAssignment, *, status: str) -> None:
     """The offer ends unanswered; whoever waits for the chat is told (engine or transferrer)."""
     assignment.status = status
     assignment.ended_at = timezone.now()
@@ -253,8 +151,8 @@ def _withdraw_offer(assignment: ChatAssignment, *, status: str) -> None:
     agent = assignment.agent
     notify_agents(agent.user_id)
     if assignment.origin == Origin.SCENARIO:
-        event = {Status.REJECTED: "offer_rejected"}.get(status, "offer_timed_out")
-        fire_event(assignment.interaction_id, event, {"agent_user_id": agent.user_id})
+        event = Kind.OFFER_REJECTED if status == Status.REJECTED else Kind.OFFER_TIMED_OUT
+        record_event(assignment.interaction_id, event, {"agent_user_id": agent.user_id})
         return
     # A transfer: to an agent, the transferring agent keeps the chat; to a queue, it queues again.
     holder = (
@@ -270,12 +168,10 @@ def _withdraw_offer(assignment: ChatAssignment, *, status: str) -> None:
 
 
 def _requeue_transfer(assignment: ChatAssignment, *, exclude_user_id: int | None) -> None:
-    from agentdesk.routing import find_agent
-
     service = assignment.service
     if service is None or service.skill_id is None:
         return
-    result = find_agent(
+    result = routing.find_agent(
         interaction=assignment.interaction,
         skill_ids=[service.skill_id],
         service=service,
@@ -311,27 +207,6 @@ def leave_queue(interaction) -> bool:
             assignment.status = Status.CANCELLED
             assignment.ended_at = timezone.now()
             assignment.save(update_fields=["status", "ended_at"])
-            states.settle(agent, cause="offer withdrawn")
+            settle(agent, cause="offer withdrawn")
             removed += 1
     return bool(removed)
-
-
-@transaction.atomic
-def presence_expired(*, agent_id: int, now: dt.datetime | None = None) -> bool:
-    """No desktop socket for the whole grace period: log the agent out."""
-    now = now or timezone.now()
-    agent = Agent.objects.select_for_update(of=("self",)).select_related("user").filter(pk=agent_id).first()
-    if agent is None or agent.state == State.LOGGED_OUT:
-        return False
-    gone = agent.connections == 0 and agent.presence_deadline is not None and agent.presence_deadline <= now
-    stale = agent.connections > 0 and agent.last_seen_at is not None and agent.last_seen_at < states.stale_before()
-    if not (gone or stale):
-        return False
-    agent.connections = 0
-    agent.save(update_fields=["connections"])
-    _log_out(agent, cause="connection lost")
-    return True
-
-
-from agentdesk.chats import mark_read, send_reply, transfer  # noqa: E402,F401  (named actions, one import path)
-from agentdesk.endings import acw_expired, end_chat, wrap_up  # noqa: E402,F401

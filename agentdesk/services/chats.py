@@ -1,15 +1,19 @@
-"""Named actions inside a live chat: reply, mark read, transfer. Re-exported by services."""
+"""Named actions inside a live chat: reply, mark read, transfer."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Q
 
-from agentdesk import states
-from agentdesk.common import TRANSFER_OFFER_TIMEOUT, DeskError, NotYourChat, end_active, own_assignment
+from agentdesk import routing, states
 from agentdesk.models import Agent, ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
-from agentdesk.services import offer_chat
+from agentdesk.services.common import TRANSFER_OFFER_TIMEOUT, end_active, own_assignment, settle
+from agentdesk.services.exceptions import DeskError, NotYourChat
+from agentdesk.services.offers import offer_chat
+from integrations.errors import OutboundRefused
+from integrations.outbound import queue_text
+from scenarios.models.org import Service
 
 Status = ChatAssignment.Status
 Origin = ChatAssignment.Origin
@@ -18,8 +22,6 @@ VISIBLE = (Status.OFFERED, Status.ACTIVE, Status.WRAP_UP)
 
 def send_reply(*, agent_user, interaction_id: int, text: str, split: bool = True):
     """The agent's reply becomes outbound messages (queued; the outbound task sends them)."""
-    from integrations.outbound import queue_text
-
     text = (text or "").strip()
     if not text:
         raise DeskError("Type a message first.", code="empty")
@@ -31,9 +33,12 @@ def send_reply(*, agent_user, interaction_id: int, text: str, split: bool = True
         )
         if assignment is None:
             raise NotYourChat("This chat is not yours, or it has ended.")
-        messages = queue_text(
-            interaction=assignment.interaction, text=text, sender="agent", sender_user=agent_user, split=split
-        )
+        try:
+            messages = queue_text(
+                interaction=assignment.interaction, text=text, sender="agent", sender_user=agent_user, split=split
+            )
+        except OutboundRefused as exc:
+            raise DeskError(str(exc), code="refused") from exc
         ChatAssignment.objects.filter(pk=assignment.pk).update(last_read_message_id=messages[-1].pk)
     return messages
 
@@ -66,8 +71,6 @@ def transfer(
 
 @transaction.atomic
 def _transfer_to_agent(*, agent_user, interaction_id: int, to_agent_id: int, note: str) -> ChatAssignment:
-    from agentdesk.routing import accepts_chats, holding_counts, reserve
-
     me_id = Agent.objects.filter(user_id=agent_user.pk).values_list("pk", flat=True).first()
     if me_id is None or me_id == to_agent_id:
         raise DeskError("Pick another agent.")
@@ -84,9 +87,9 @@ def _transfer_to_agent(*, agent_user, interaction_id: int, to_agent_id: int, not
     mine = own_assignment(me, interaction_id, [Status.ACTIVE])
     if ChatAssignment.objects.filter(interaction_id=interaction_id, status__in=ChatAssignment.PENDING).exists():
         raise DeskError("A transfer of this chat is already ringing.")
-    if not accepts_chats(target, holding_counts([target.pk]).get(target.pk, 0)):
+    if not routing.accepts_chats(target, routing.holding_counts([target.pk]).get(target.pk, 0)):
         raise DeskError(f"{target.display_name} cannot take a chat now.", code="agent_unavailable")
-    assignment = reserve(
+    assignment = routing.reserve(
         agent=target,
         interaction=mine.interaction,
         service=mine.service,
@@ -101,15 +104,12 @@ def _transfer_to_agent(*, agent_user, interaction_id: int, to_agent_id: int, not
 
 
 def _transfer_to_queue(*, agent_user, interaction_id: int, service_id: int, note: str) -> None:
-    from agentdesk.routing import find_agent, qualifies, skill_levels
-    from scenarios.models import Service
-
     service = Service.objects.filter(pk=service_id).first()
     if service is None or service.skill_id is None:
         raise DeskError("No such service.")
-    levels = skill_levels()
+    levels = routing.skill_levels()
     others = Agent.objects.filter(
-        pk__in=[pk for pk, lv in levels.items() if qualifies(lv, [service.skill_id], 1)]
+        pk__in=[pk for pk, lv in levels.items() if routing.qualifies(lv, [service.skill_id], 1)]
     ).exclude(user_id=agent_user.pk)
     if not others.exclude(state=Agent.State.LOGGED_OUT).exists():
         raise DeskError(f"No agents of {service} are logged in.", code="no_agents")
@@ -120,9 +120,9 @@ def _transfer_to_queue(*, agent_user, interaction_id: int, service_id: int, note
         if ChatAssignment.objects.filter(interaction_id=interaction_id, status__in=ChatAssignment.PENDING).exists():
             raise DeskError("A transfer of this chat is already ringing.")
         end_active(mine, cause="Transferred", status=Status.TRANSFERRED)
-        states.settle(me, cause="transferred")
+        settle(me, cause="transferred")
         interaction = mine.interaction
-    result = find_agent(
+    result = routing.find_agent(
         interaction=interaction,
         skill_ids=[service.skill_id],
         service=service,

@@ -1,53 +1,42 @@
-"""What the desk's named actions share: their errors, engine events, deadlines, and the end
-of an agent's part in a chat."""
+"""What the desk's named actions share: chat events, deadlines, ringing, settling an agent's
+state after its chats change, and the end of an agent's part in a chat."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 
-from agentdesk import states
+from agentdesk import routing, states
 from agentdesk.models import Agent, ChatAssignment, ServiceDeskSettings
 from agentdesk.notify import notify_agents
+from agentdesk.services.exceptions import NotYourChat
+from contactcenter import scheduling
+from conversations import events
 from conversations.models import Interaction
 
+State = Agent.State
 Status = ChatAssignment.Status
 
 TRANSFER_OFFER_TIMEOUT = 30
+DEADLINE_TASKS = {
+    "offer_deadline": "agentdesk.tasks.offer_deadline",
+    "auto_answer": "agentdesk.tasks.auto_answer",
+    "acw_deadline": "agentdesk.tasks.acw_deadline",
+    "presence_deadline": "agentdesk.tasks.presence_deadline",
+}
 
 
-class DeskError(Exception):
-    """An action the agent may not take now; `code` is sent to the desktop."""
-
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        if code:
-            self.code = code
+def record_event(interaction_id: int, kind: str, data: dict) -> None:
+    """Tell the scenario engine, through the chat-events outbox of this transaction."""
+    events.record(interaction_id=interaction_id, kind=kind, data=data)
 
 
-class NotYourChat(DeskError):
-    code = "not_your_chat"
-
-
-def fire_event(interaction_id: int, event: str, data: dict) -> None:
-    from scenarios.tasks import advance_scenario
-
-    transaction.on_commit(lambda: advance_scenario.delay(interaction_id, event, data), robust=True)
-
-
-def schedule_deadline(task_name: str, object_id: int, at: dt.datetime | None) -> None:
-    """After commit, queue the deadline task; the sweeper fires it too if this one is lost."""
+def schedule_deadline(name: str, object_id: int, at: dt.datetime | None) -> None:
+    """After commit, run the deadline's task when it is due; the sweeper fires it too if lost."""
     if at is None:
         return
-    from agentdesk import tasks
-
-    task = getattr(tasks, task_name)
-    countdown = max(0.0, (at - timezone.now()).total_seconds())
-    transaction.on_commit(lambda: task.apply_async((object_id,), countdown=countdown), robust=True)
+    scheduling.on_commit(DEADLINE_TASKS[name], object_id, delay=max(0.0, (at - timezone.now()).total_seconds()))
 
 
 def own_assignment(agent: Agent, interaction_id: int, statuses) -> ChatAssignment:
@@ -61,9 +50,6 @@ def own_assignment(agent: Agent, interaction_id: int, statuses) -> ChatAssignmen
     if assignment is None:
         raise NotYourChat("This chat is not yours, or it has moved on.")
     return assignment
-
-
-# --- States ---------------------------------------------------------------------------
 
 
 def lock_due_assignment(
@@ -118,4 +104,39 @@ def finish_wrap_ups(agent: Agent) -> None:
     agent.assignments.filter(status=Status.WRAP_UP).update(status=Status.DONE, wrapped_at=timezone.now())
 
 
-# --- Offers ---------------------------------------------------------------------------
+def ring(assignment: ChatAssignment, *, no_answer_timeout: int, auto_answer_after: int | None = None) -> None:
+    """The (reserved, agent-locked) assignment rings on the desktop until its deadlines."""
+    now = timezone.now()
+    assignment.status = Status.OFFERED
+    assignment.offered_at = now
+    assignment.offer_deadline = now + dt.timedelta(seconds=no_answer_timeout)
+    if auto_answer_after is not None:
+        assignment.auto_answer_at = now + dt.timedelta(seconds=auto_answer_after)
+    assignment.save(update_fields=["status", "offered_at", "offer_deadline", "auto_answer_at"])
+    notify_agents(assignment.agent.user_id)
+    schedule_deadline("offer_deadline", assignment.pk, assignment.offer_deadline)
+    schedule_deadline("auto_answer", assignment.pk, assignment.auto_answer_at)
+
+
+def settle(agent: Agent, *, cause: str = "") -> None:
+    """Bring the (locked) agent's state in line with its chats, then hand it queued chats.
+
+    Busy while it holds chats; After Call Work while wrap-ups remain; then the Not Ready it
+    asked for (or was given) meanwhile, else Ready.
+    """
+    if agent.state == State.LOGGED_OUT:
+        return
+    holding, wrapping = states.counts(agent)
+    if holding:
+        if agent.state != State.BUSY:
+            states.change_state(agent, State.BUSY, cause=cause)
+    elif agent.state in (State.BUSY, State.READY, State.AFTER_CALL_WORK):
+        if wrapping:
+            states.change_state(agent, State.AFTER_CALL_WORK, cause=cause)
+        elif agent.pending_not_ready:
+            states.change_state(agent, State.NOT_READY, reason=agent.pending_not_ready_reason, cause=cause)
+        else:
+            states.change_state(agent, State.READY, cause=cause)
+    for assignment in routing.dispatch_queue(agent):
+        if assignment.origin == ChatAssignment.Origin.TRANSFER:  # a chat transferred to a queue
+            ring(assignment, no_answer_timeout=TRANSFER_OFFER_TIMEOUT)

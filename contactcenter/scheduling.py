@@ -1,0 +1,59 @@
+"""Run a task now, later, or after the transaction commits, by its registered name.
+
+The one home of "run this task later" on every shape. Services never import task modules:
+they name the task (`"integrations.tasks.send_message"`), and a wrong name fails at once.
+Where the work runs:
+- with a broker, a Celery task (countdowns up to SCHEDULER_MAX_COUNTDOWN; longer waits are
+  left to the periodic sweepers, which find the row's own deadline);
+- under the eager embedded default (no broker), in-process: now, or from a timer thread.
+Periodic work is the one beat schedule in settings (CELERY_BEAT_SCHEDULE); under the
+embedded default `contactcenter.embedded.start_beat` runs the same schedule in the server.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+from django.conf import settings
+from django.db import transaction
+
+from contactcenter import embedded
+from contactcenter.celery import app, registered_task
+
+logger = logging.getLogger(__name__)
+
+
+def task(name: str) -> Task:
+    """The registered task called `name`; LookupError when there is none."""
+    return registered_task(name)
+
+
+def run(name: str, *args, delay: float = 0.0) -> None:
+    """Run the task `name` with `args` in `delay` seconds (at once when 0). May raise."""
+    found = task(name)
+    if delay <= 0.01:
+        found.delay(*args)
+    elif app.conf.task_always_eager:
+        embedded.run_later(delay, found, *args)
+    elif delay <= settings.SCHEDULER_MAX_COUNTDOWN:
+        # Longer countdowns would sit unacknowledged in a worker near Redis's visibility timeout.
+        found.apply_async(args, countdown=delay)
+    # else: the row keeps its deadline and the task's sweeper runs it when it is due.
+
+
+def on_commit(name: str, *args, delay: float = 0.0) -> None:
+    """After the current transaction commits, run the task; a failure is logged, never raised.
+
+    Whatever the task was to do must also be found by a sweeper (the row records it), so a
+    lost run only delays the work.
+    """
+    task(name)  # a wrong name fails now, inside the caller's transaction
+
+    def go() -> None:
+        try:
+            run(name, *args, delay=delay)
+        except Exception:
+            logger.exception("could not run %s%s; its sweeper will", name, args)
+
+    transaction.on_commit(go)

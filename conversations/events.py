@@ -1,0 +1,111 @@
+"""Chat events: recorded in the changing transaction, dispatched to listeners after it.
+
+A lower layer that must tell a higher one something (a customer wrote, an agent was found, a
+chat ended) records a `ChatEvent` row in the same transaction as the change: the
+transactional outbox. It never imports the listener. Listeners (the scenario engine)
+register at start-up with `listen`; after commit a task dispatches the event to them, and
+the sweeper dispatches whatever was left undispatched (broker down, process killed). A
+listener must handle an event id once: dispatching twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from contactcenter import scheduling
+from conversations.models import ChatEvent
+
+logger = logging.getLogger(__name__)
+
+Kind = ChatEvent.Kind
+Listener = Callable[[ChatEvent], None]
+DISPATCH_TASK = "conversations.tasks.dispatch_chat_event"
+# After this many failed dispatches an event is left for a person to look at (admin).
+MAX_ATTEMPTS = 10
+BACKOFF_CAP = dt.timedelta(minutes=5)
+
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    """Register a listener for every chat event (from an AppConfig.ready())."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def grace() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.CHAT_EVENT_GRACE)
+
+
+def record(*, interaction_id: int, kind: str, data: dict | None = None) -> ChatEvent:
+    """Write the event in the caller's transaction; it is dispatched once that commits.
+
+    An unknown kind raises ValueError: a typo must fail the change, not lose the event.
+    """
+    kind = Kind(kind)
+    event = ChatEvent.objects.create(
+        interaction_id=interaction_id, kind=kind, data=data or {}, next_attempt_at=timezone.now() + grace()
+    )
+    scheduling.on_commit(DISPATCH_TASK, event.pk)
+    return event
+
+
+def dispatch(event_id: int) -> bool:
+    """Hand one event to every listener; True when this call dispatched it.
+
+    A listener that raises leaves the event undispatched, with a later next attempt for the
+    sweeper, and the error is raised to the caller.
+    """
+    event = ChatEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+    if event is None:
+        return False
+    if not _listeners:
+        logger.error("chat event %s has no listener; it stays undispatched", event_id)
+        return False
+    try:
+        for listener in _listeners:
+            listener(event)
+    except Exception as exc:
+        _note_failure(event, exc)
+        raise
+    ChatEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).update(
+        dispatched_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return True
+
+
+def _note_failure(event: ChatEvent, exc: Exception) -> None:
+    attempts = event.attempts + 1
+    wait = min(BACKOFF_CAP, grace() * 2 ** min(attempts, 10))
+    ChatEvent.objects.filter(pk=event.pk).update(
+        attempts=attempts, next_attempt_at=timezone.now() + wait, last_error=f"{type(exc).__name__}: {exc}"[:1000]
+    )
+    level = logging.ERROR if attempts >= MAX_ATTEMPTS else logging.WARNING
+    logger.log(
+        level, "chat event %s (%s) failed to dispatch (attempt %s)", event.pk, event.kind, attempts, exc_info=True
+    )
+
+
+def sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Dispatch the events whose dispatch was lost or failed; returns how many went out."""
+    now = now or timezone.now()
+    due = list(
+        ChatEvent.objects.filter(dispatched_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    dispatched = 0
+    for event_id in due:
+        try:
+            dispatched += dispatch(event_id)
+        except Exception:  # noqa: S112 - logged and recorded on the row by dispatch; go on
+            continue
+    if due:
+        logger.info("chat event sweep: %s due, %s dispatched", len(due), dispatched)
+    return dispatched

@@ -1,0 +1,22 @@
+"""Scenarios models in two parts: the organisation (`org`: skills, teams, services, hours),
+which the agent desk may read, and the flow (`flow`: scenarios, entries, runs), which it may not."""
+
+from scenarios.models.flow import (  # noqa: F401
+    AccountAssignment,
+    Block,
+    HandledChatEvent,
+    Scenario,
+    ScenarioEntry,
+    ScenarioRun,
+    ScenarioTimer,
+)
+from scenarios.models.org import (  # noqa: F401
+    Disposition,
+    Holiday,
+    HoursOfOperation,
+    Service,
+    ServiceTeam,
+    Skill,
+    Team,
+    WeeklyHours,
+)

@@ -1,0 +1,160 @@
+"""The organisation: skills, teams, services with their dispositions, hours of operation.
+
+Team membership: a Team lives here, and the agent-desk app's Agent profile carries
+`team = ForeignKey("scenarios.Team")` (one profile per user, so each user is in exactly one
+team). Teams are assigned to services with a skill level through ServiceTeam.
+
+These are the only scenarios models the agent desk may read (architecture.md, section 1).
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+
+
+class Skill(models.Model):
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Service skill"
+        AUXILIARY = "auxiliary", "Auxiliary skill"
+        LANGUAGE = "language", "Language skill"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.AUXILIARY)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    """A group of agents. Agent profiles (agentdesk) point here: one team per user."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HoursOfOperation(models.Model):
+    """A weekly schedule in a time zone, with holiday dates when it is closed all day."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone, e.g. Europe/Berlin.")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "hours of operation"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WeeklyHours(models.Model):
+    """One open interval on one weekday; several rows per day are allowed."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    hours = models.ForeignKey(HoursOfOperation, on_delete=models.CASCADE, related_name="weekly")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField(help_text="00:00 means the end of the day.")
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        verbose_name_plural = "weekly hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class Holiday(models.Model):
+    hours = models.ForeignKey(HoursOfOperation, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["hours", "date"], name="uniq_holiday_per_hours")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class Service(models.Model):
+    """A chat service. Its same-named service skill is created with it (services.create_service)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    skill = models.OneToOneField(Skill, on_delete=models.PROTECT, related_name="service", null=True, editable=False)
+    hours_of_operation = models.ForeignKey(
+        HoursOfOperation, null=True, blank=True, on_delete=models.SET_NULL, related_name="services"
+    )
+    use_dispositions = models.BooleanField(default=False)
+    teams = models.ManyToManyField(Team, through="ServiceTeam", related_name="services", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # The service skill follows the service: created with it, renamed with it. Local only.
+        with transaction.atomic():
+            self.clean()
+            if self.skill_id is None:
+                self.skill, _ = Skill.objects.get_or_create(name=self.name, defaults={"kind": Skill.Kind.SERVICE})
+            elif self.skill.name != self.name:
+                self.skill.name = self.name
+                self.skill.save(update_fields=["name"])
+            super().save(*args, **kwargs)
+
+    def clean(self):
+        clash = Skill.objects.filter(name=self.name).exclude(kind=Skill.Kind.SERVICE)
+        if clash.exists():
+            raise ValidationError(
+                {
+                    "name": f'A {clash[0].get_kind_display().lower()} named "{self.name}" exists; '
+                    "a service's skill takes the service's name, so pick another name."
+                }
+            )
+
+
+class Disposition(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="dispositions")
+    name = models.CharField(max_length=100)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["service", "name"], name="uniq_disposition_per_service")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceTeam(models.Model):
+    """A team assigned to a service; its members get the service skill at this level."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="team_assignments")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="service_assignments")
+    level = models.PositiveSmallIntegerField(default=50, validators=[MinValueValidator(1), MaxValueValidator(100)])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "team"], name="uniq_team_per_service")]
+
+    def __str__(self) -> str:
+        return f"{self.team} in {self.service} ({self.level})"
