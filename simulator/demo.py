@@ -32,7 +32,7 @@ DEMO_CREDENTIALS = {
     "line": {
         "name": "Acme LINE",
         "basic_id": "@acme-demo",
-        "bot_user_id": "Ud000000000000000000000000000001",
+        "bot_user_id": "Ud0000000000000000000000000000001",  # U + 32 hex digits, as LINE's
         "channel_id": "2000000001",
         "channel_secret": "demoacmelinechannelsecret0000001",
         "channel_access_token": "demoAcmeLineChannelAccessToken0000000000000000000000000001",
@@ -84,8 +84,15 @@ def _fields(platform: str) -> dict:
     }
 
 
+# Ids older demo data used that were not in the platform's shape; load() corrects them.
+_LEGACY_PLATFORM_IDS = {"line": "Ud000000000000000000000000000001"}
+
+
 def demo_account(platform: str) -> SimAccount | None:
-    return SimAccount.objects.filter(platform=platform, platform_id=_fields(platform)["platform_id"]).first()
+    ids = [_fields(platform)["platform_id"]] + (
+        [_LEGACY_PLATFORM_IDS[platform]] if platform in _LEGACY_PLATFORM_IDS else []
+    )
+    return SimAccount.objects.filter(platform=platform, platform_id__in=ids).order_by("id").first()
 
 
 def register_demo_webhook(*, platform: str, url: str, secret: str = "", status_url: str = "") -> SimAccount:

@@ -147,20 +147,25 @@ def receipt(*, account: SimAccount, customer: SimCustomer, kind: str, message_id
             "user_id": customer.external_id,
         }
     if platform == Platform.NEXMO:
-        body = {
-            "message_uuid": message_id,
-            "to": customer.external_id,
-            "from": account.platform_id,
-            "timestamp": iso_now(),
-            "status": kind,
-            "channel": "sms",
-        }
-        if kind == "delivered":
-            body["usage"] = {"currency": "EUR", "price": "0.0333"}
-        if error:
-            body["error"] = error
-        return body
+        return vonage_status(account=account, to=customer.external_id, kind=kind, message_id=message_id, error=error)
     return None
+
+
+def vonage_status(*, account: SimAccount, to: str, kind: str, message_id: str, error: dict | None = None) -> dict:
+    """A Vonage Messages status callback about a message the bot sent to `to`."""
+    body = {
+        "message_uuid": message_id,
+        "to": to,
+        "from": account.platform_id,
+        "timestamp": iso_now(),
+        "status": kind,
+        "channel": "sms",
+    }
+    if kind == "delivered":
+        body["usage"] = {"currency": "EUR", "price": "0.0333"}
+    if error:
+        body["error"] = error
+    return body
 
 
 def block_event(*, account: SimAccount, customer: SimCustomer, blocked: bool, update_id: int) -> dict | None:
@@ -174,15 +179,15 @@ def block_event(*, account: SimAccount, customer: SimCustomer, blocked: bool, up
             "first_name": account.name,
             "username": account.username,
         }
-        statuses = ("member", "kicked") if blocked else ("kicked", "member")
+        old, new = ("member", "kicked") if blocked else ("kicked", "member")
         return {
             "update_id": update_id,
             "my_chat_member": {
                 "chat": {"id": int(customer.external_id), "first_name": customer.first_name, "type": "private"},
                 "from": person,
                 "date": ms // 1000,
-                "old_chat_member": {"user": bot, "status": statuses[0]},
-                "new_chat_member": {"user": bot, "status": statuses[1]} | ({"until_date": 0} if blocked else {}),
+                "old_chat_member": _chat_member(bot, old),
+                "new_chat_member": _chat_member(bot, new),
             },
         }
     if account.platform == Platform.LINE:
@@ -211,6 +216,12 @@ def block_event(*, account: SimAccount, customer: SimCustomer, blocked: bool, up
         }
         return {"event": "subscribed", **body, "user": user}
     return None
+
+
+def _chat_member(user: dict, status: str) -> dict:
+    """A Telegram ChatMember; a "kicked" one always carries until_date (0: forever), on either
+    side of the update, and client libraries refuse it without."""
+    return {"user": user, "status": status} | ({"until_date": 0} if status == "kicked" else {})
 
 
 def event_id_of(body: dict) -> str:

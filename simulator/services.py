@@ -1,6 +1,7 @@
 """What happens on the fake platforms: customers write, bots answer, receipts follow."""
 
 import datetime as dt
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -117,6 +118,27 @@ def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMe
             }
             _queue_receipt(account=account, customer=customer, message=message, kind="rejected", error=error)
     return message
+
+
+# What Vonage reports when an SMS is refused downstream of the accepted send.
+VONAGE_UNKNOWN_NUMBER = {
+    "type": "https://developer.nexmo.com/api-errors/messages#1320",
+    "title": "1320",
+    "detail": "The message failed because the number is not a reachable mobile number.",
+}
+
+
+def vonage_sends_to_unknown_number(*, account: SimAccount, to: str) -> str:
+    """Vonage accepts a send to a well-formed number it cannot reach (202 and a message UUID)
+    and reports it later: status "submitted", then "rejected" with an error."""
+    message_uuid = str(uuid.uuid4())
+    if account.status_url:
+        for kind, error in (("submitted", None), ("rejected", VONAGE_UNKNOWN_NUMBER)):
+            body = payloads.vonage_status(account=account, to=to, kind=kind, message_id=message_uuid, error=error)
+            delivery.create_delivery(
+                account=account, url=account.status_url, payload=body, kind=kind, event_id=message_uuid
+            )
+    return message_uuid
 
 
 def customer_sees(*, account: SimAccount, customer: SimCustomer) -> int:

@@ -1,6 +1,7 @@
 """Fake Facebook Graph API (Messenger Platform): {base}/me, /me/messages, /{page}/subscribed_apps,
 /{app}/subscriptions, /debug_token and /{psid} profiles; performs the hub.challenge handshake."""
 
+import json
 import secrets
 
 from simulator import delivery, services
@@ -27,7 +28,7 @@ def _invalid_token():
 @fake_api(Platform.FACEBOOK)
 def graph(request, version: str, path: str):
     try:
-        params = request_params(request)
+        params = _json_values(request_params(request))
     except BadJson:
         return _error("(#100) Invalid JSON body", 100)
     token = str(params.get("access_token") or "")
@@ -54,6 +55,20 @@ def graph(request, version: str, path: str):
     if parts[1:] == ["subscribed_apps"]:
         return _subscribed_apps(request, page, params)
     return _error(f"Unsupported {request.method.lower()} request.", 100, subcode=33)
+
+
+def _json_values(params: dict) -> dict:
+    """The Graph API reads a query or form parameter whose value is a JSON object or array as
+    that object (`recipient={"id":"..."}`, `subscribed_fields=["messages"]`): that is how
+    facebook-business and most HTTP clients without a JSON body send them."""
+    decoded = dict(params)
+    for key, value in params.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                decoded[key] = json.loads(value)
+            except ValueError:
+                pass  # an ordinary string that happens to start with a bracket
+    return decoded
 
 
 def _profile(page: SimAccount, psid: str):

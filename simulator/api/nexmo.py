@@ -3,6 +3,7 @@
 Errors are RFC 7807 problem documents, as on Vonage."""
 
 import base64
+import re
 import uuid
 
 import jwt
@@ -11,6 +12,8 @@ from simulator import services
 from simulator.api.common import BadJson, fake_api, json_response, request_params
 from simulator.models import Platform, SimAccount, SimCustomer
 
+_NUMBER = re.compile(r"^[1-9]\d{6,14}$")  # E.164 digits, as the Messages API takes `to`
+_PSID = re.compile(r"^\d{1,32}$")  # channel messenger: a page-scoped id
 TEXT_LIMITS = {"sms": 1000, "messenger": 640, "viber_service": 1000, "whatsapp": 4096}
 
 
@@ -96,9 +99,10 @@ def messages(request):
         invalid.append({"name": "text", "reason": f"must be at most {TEXT_LIMITS[channel]} characters"})
     if str(params.get("from", "")) != account.platform_id:
         invalid.append({"name": "from", "reason": "is not a number linked to this application"})
-    customer = SimCustomer.objects.filter(account=account, external_id=str(params.get("to", ""))).first()
-    if customer is None:
-        invalid.append({"name": "to", "reason": "is not a customer of this simulator account"})
+    to = str(params.get("to", ""))
+    if not (_PSID if channel == "messenger" else _NUMBER).match(to):
+        invalid.append({"name": "to", "reason": "must be a number in E.164 format without a leading +"})
+    customer = SimCustomer.objects.filter(account=account, external_id=to).first()
     if invalid:
         return _problem(
             422,
@@ -112,6 +116,10 @@ def messages(request):
         return _problem(500, "Internal Error", "An internal error occurred.", "/messages-olympus#1000")
     if refusal == "rate_limited":
         return _problem(429, "Rate Limit Hit", "Please wait, then retry your request", "/messages-olympus#1020")
+    if customer is None:  # accepted now, rejected later by a status callback
+        return json_response(
+            {"message_uuid": services.vonage_sends_to_unknown_number(account=account, to=to)}, status=202
+        )
     sent = services.bot_sends(account=account, customer=customer, text=text)
     return json_response({"message_uuid": sent.platform_message_id}, status=202)
 

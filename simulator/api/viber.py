@@ -2,8 +2,10 @@
 
 Failures are HTTP 200 with a non-zero `status`, as on Viber."""
 
+import json
+
 from simulator import delivery, payloads, services
-from simulator.api.common import BadJson, fake_api, json_response, request_params
+from simulator.api.common import BadJson, fake_api, json_response
 from simulator.models import Platform, SimAccount, SimCustomer, SimDelivery
 
 TEXT_LIMIT = 7000
@@ -28,7 +30,7 @@ def _status(code: int, message: str = "", **extra):
 @fake_api(Platform.VIBER)
 def pa_api(request, method: str):
     try:
-        params = request_params(request) if request.body else dict(request.GET.items())
+        params = _params(request)
     except BadJson:
         return _status(3)
     token = request.headers.get("X-Viber-Auth-Token") or str(params.get("auth_token") or "")
@@ -47,6 +49,20 @@ def pa_api(request, method: str):
     if method == "send_message":
         return _send(account, params)
     return _status(3, "badData", details=f"unknown method {method}")
+
+
+def _params(request) -> dict:
+    """Viber reads the body as JSON whatever its Content-Type says (viberbot sends none)."""
+    params = dict(request.GET.items())
+    if request.body:
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            raise BadJson() from None
+        if not isinstance(data, dict):
+            raise BadJson()
+        params.update(data)
+    return params
 
 
 def _account_info(account: SimAccount):
@@ -73,10 +89,10 @@ def _set_webhook(account: SimAccount, params: dict):
     if url is None:
         return _status(4)
     url = str(url)
-    if url == "":  # removes the webhook
+    if url == "":  # removes the webhook; the answer still lists event_types (viberbot reads them)
         account.webhook_url = ""
         account.save(update_fields=["webhook_url"])
-        return _status(0)
+        return _status(0, event_types=account.webhook_events or DEFAULT_EVENT_TYPES)
     if not url.startswith(("https://", "http://")):
         return _status(1)
     events = params.get("event_types")

@@ -79,7 +79,6 @@ def test_a_customer_who_blocked_us_is_unreachable(linked_account, messenger, err
         ("facebook", PlatformRejected, "(#100) No matching user found"),
         ("line", PlatformRejected, "The property, 'to', in the request body is invalid"),
         ("viber", RecipientUnreachable, "receiverNotRegistered"),
-        ("nexmo", PlatformRejected, "Invalid params: The value of one or more parameters is invalid."),
     ],
 )
 def test_an_unknown_recipient_is_refused_with_the_platform_words(linked_account, messenger, error, words):
@@ -90,6 +89,19 @@ def test_an_unknown_recipient_is_refused_with_the_platform_words(linked_account,
         get_provider(messenger).send_text(account, to=stranger, text="Hi", idempotency_key=str(uuid.uuid4()))
 
     assert raised.value.text.startswith(words)
+
+
+def test_vonage_accepts_an_unknown_number_and_refuses_a_malformed_one(linked_account):
+    """Vonage answers 202 to a well-formed number it cannot reach and reports "rejected" later by
+    status callback (issue 16); only a malformed number is refused at once."""
+    account, sim_account, _ = ready(linked_account, "nexmo")
+    nexmo = get_provider("nexmo")
+
+    accepted = nexmo.send_text(account, to="447700900999", text="Hi", idempotency_key=str(uuid.uuid4()))
+    assert uuid.UUID(accepted.platform_message_id)
+    with pytest.raises(PlatformRejected) as raised:
+        nexmo.send_text(account, to="not-a-number", text="Hi", idempotency_key=str(uuid.uuid4()))
+    assert raised.value.text.startswith("Invalid params: The value of one or more parameters is invalid.")
 
 
 def test_line_sends_a_retry_key_and_takes_409_as_already_sent(linked_account):

@@ -59,3 +59,18 @@ def test_demo_credentials_open_the_fakes(live_server):
         timeout=10,
     )
     assert balance.status_code == 200
+
+
+def test_load_corrects_the_line_bot_id_of_older_demo_data():
+    """Demo data made before issue 16 has a 32-character LINE userId: load() fixes that row
+    (keeping its webhook) instead of adding a second demo LINE account."""
+    demo.load(io.StringIO())
+    line = demo.demo_account("line")
+    SimAccount.objects.filter(id=line.id).update(platform_id="Ud000000000000000000000000000001")
+    demo.register_demo_webhook(platform="line", url="http://127.0.0.1:8000/webhooks/line/x/")
+
+    demo.load(io.StringIO())
+    line.refresh_from_db()
+    assert SimAccount.objects.filter(platform="line").count() == 1
+    assert line.platform_id == demo.DEMO_CREDENTIALS["line"]["bot_user_id"] and len(line.platform_id) == 33
+    assert line.webhook_url == "http://127.0.0.1:8000/webhooks/line/x/"
