@@ -28,3 +28,9 @@ def _scenario_timer_schedule(sender, **kwargs):
     sender.add_periodic_task(
         15.0, sender.signature("scenarios.tasks.resume_stalled_chats"), name="scenario stalled chats"
     )
+
+
+@app.on_after_configure.connect
+def _event_webhook_schedule(sender, **kwargs):
+    """Celery beat: send event webhook deliveries that are due and that no task took."""
+    sender.add_periodic_task(15.0, sender.signature("api.tasks.sweep_event_webhooks"), name="event webhook sweep")
