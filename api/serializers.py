@@ -86,6 +86,9 @@ class IntegrationAccountSerializer(serializers.ModelSerializer):
     messenger = serializers.ChoiceField(choices=Messenger.choices)
     webhook_url = serializers.SerializerMethodField()
     credentials = serializers.SerializerMethodField(help_text='Each credential of the type: "set, ends in …1234".')
+    # Blank when unset, so not "format: uri" (the account's form validates the URL).
+    api_base_url = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    webhook_registered_url = serializers.CharField(read_only=True)
     access_token = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=1024)
     signing_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=512)
     api_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=512)

@@ -92,7 +92,10 @@ def test_each_event_arrives_once_with_a_valid_signature(fast_retries):
                 SECRET, body=body, timestamp=headers["X-Webhook-Timestamp"], signature=headers["X-Signature-256"]
             )
             assert not event_webhooks.verify(
-                "wrong-secret", body=body, timestamp=headers["X-Webhook-Timestamp"], signature=headers["X-Signature-256"]
+                "wrong-secret",
+                body=body,
+                timestamp=headers["X-Webhook-Timestamp"],
+                signature=headers["X-Signature-256"],
             )
             payload = json.loads(body)
             assert payload["id"] == event_id and payload["occurred_at"] and headers["X-Webhook-Id"] == event_id
@@ -110,7 +113,9 @@ def test_a_replayed_request_with_an_old_timestamp_does_not_verify():
 
     assert not event_webhooks.verify(SECRET, body=body, timestamp=str(old), signature=signature)
     fresh = int(time.time())
-    assert event_webhooks.verify(SECRET, body=body, timestamp=str(fresh), signature=event_webhooks.sign(SECRET, fresh, body))
+    assert event_webhooks.verify(
+        SECRET, body=body, timestamp=str(fresh), signature=event_webhooks.sign(SECRET, fresh, body)
+    )
 
 
 def test_a_receiver_that_is_down_gets_the_event_later_and_the_log_shows_each_attempt(fast_retries):
