@@ -29,13 +29,18 @@ def task(name: str) -> Task:
     return registered_task(name)
 
 
-def run(name: str, *args, delay: float = 0.0) -> None:
-    """Run the task `name` with `args` in `delay` seconds (at once when 0). May raise."""
+def run(name: str, *args, delay: float = 0.0, off_thread: bool = False) -> None:
+    """Run the task `name` with `args` in `delay` seconds (at once when 0). May raise.
+
+    `off_thread`: never on the caller's thread, even under the eager default (work that
+    waits on someone else's server, like an event webhook POST).
+    """
     found = task(name)
-    if delay <= 0.01:
-        found.delay(*args)
-    elif app.conf.task_always_eager:
+    eager = app.conf.task_always_eager
+    if eager and (delay > 0.01 or off_thread):
         embedded.run_later(delay, found, *args)
+    elif delay <= 0.01:
+        found.delay(*args)
     elif delay <= settings.SCHEDULER_MAX_COUNTDOWN:
         # Longer countdowns would sit unacknowledged in a worker near Redis's visibility timeout.
         found.apply_async(args, countdown=delay)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "encrypted_model_fields",
     "contactcenter",
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "scenarios",
     "agentdesk",
     "simulator",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -199,7 +201,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Contact Center API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Contact Center API",
+    "VERSION": "1.0.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI and Redoc from the installed drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Requests per API token (or per user on a session), DRF rate syntax; over it: 429 + Retry-After.
+API_TOKEN_THROTTLE_RATE = env.str("API_TOKEN_THROTTLE_RATE", default="1200/min")
 
 # --- Messenger platforms --------------------------------------------------------------
 
@@ -275,6 +288,17 @@ OUTBOUND_MAX_AGE = env.float("OUTBOUND_MAX_AGE", default=24 * 3600.0)  # seconds
 OUTBOUND_BACKOFF_BASE = env.float("OUTBOUND_BACKOFF_BASE", default=2.0)
 OUTBOUND_BACKOFF_CAP = env.float("OUTBOUND_BACKOFF_CAP", default=300.0)
 
+# --- Outgoing event webhooks (api.event_webhooks) -------------------------------------
+
+EVENT_WEBHOOK_TIMEOUT = (
+    env.float("EVENT_WEBHOOK_CONNECT_TIMEOUT", default=3.0),
+    env.float("EVENT_WEBHOOK_READ_TIMEOUT", default=10.0),
+)
+EVENT_WEBHOOK_MAX_ATTEMPTS = env.int("EVENT_WEBHOOK_MAX_ATTEMPTS", default=10)
+EVENT_WEBHOOK_BACKOFF_BASE = env.float("EVENT_WEBHOOK_BACKOFF_BASE", default=5.0)  # seconds
+EVENT_WEBHOOK_BACKOFF_CAP = env.float("EVENT_WEBHOOK_BACKOFF_CAP", default=3600.0)
+EVENT_WEBHOOK_SENDING_TIMEOUT = env.float("EVENT_WEBHOOK_SENDING_TIMEOUT", default=120.0)
+
 # --- Scheduling (contactcenter.scheduling): countdowns and the one beat schedule ---------
 
 # Countdowns longer than this are left to the sweepers (a row keeps its own deadline).
@@ -289,6 +313,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbound sweep": {"task": "integrations.tasks.sweep_outbound", "schedule": OUTBOUND_SWEEP_INTERVAL},
     "scenario timers": {"task": "scenarios.tasks.fire_due_timers", "schedule": 1.0},
     "agent desk deadlines": {"task": "agentdesk.tasks.sweep_deadlines", "schedule": 2.0},
+    "event webhook sweep": {"task": "api.tasks.sweep_event_webhooks", "schedule": 15.0},
 }
 # Under the embedded default (eager tasks: no worker, no beat) the server process runs the
 # beat schedule itself (contactcenter.embedded.start_beat). Tests start it where they need it.

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from api.urls import api_urlpatterns, records_urlpatterns
 from contactcenter.health import healthz
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("agent/", include("agentdesk.urls")),
     path("webhooks/", include("integrations.urls")),
     path("api/", include("integrations.api")),
+    path("api/", include(api_urlpatterns)),
+    path("supervisor/records/", include(records_urlpatterns)),
 ]
 
 if settings.SIMULATOR_ENABLED:

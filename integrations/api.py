@@ -1,7 +1,7 @@
 """REST API of integration accounts (read-only): what the admin shows, never a credential."""
 
 from django.urls import include, path
-from rest_framework import serializers, viewsets
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.routers import DefaultRouter
 
 from contactcenter.logging import mask_secret
@@ -50,9 +50,25 @@ class IntegrationAccountSerializer(serializers.ModelSerializer):
         return {name: mask_secret(getattr(account, name)) for name in names}
 
 
-class IntegrationAccountViewSet(viewsets.ReadOnlyModelViewSet):
-    """Integration accounts; administrators only (the project's default permission)."""
+class AdminModelPermissions(permissions.DjangoModelPermissions):
+    """Like the admin: reading needs the view (or change) permission, not just a staff flag."""
 
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in ("GET", "HEAD") and request.user.has_perm("integrations.change_integrationaccount"):
+            return True
+        return super().has_permission(request, view)
+
+
+class IntegrationAccountViewSet(viewsets.ReadOnlyModelViewSet):
+    """Integration accounts; staff users with the model's view permission, as in the admin."""
+
+    permission_classes = [permissions.IsAdminUser, AdminModelPermissions]
     queryset = IntegrationAccount.objects.all()
     serializer_class = IntegrationAccountSerializer
 
