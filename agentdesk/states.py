@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from agentdesk.models import Agent, AgentStateChange, ChatAssignment, NotReadyReason
 from agentdesk.notify import notify_agents
+from conversations import events
 
 State = Agent.State
 
@@ -65,6 +66,11 @@ def change_state(
         fields += ["pending_not_ready", "pending_not_ready_reason"]
     agent.save(update_fields=fields)
     notify_agents(agent.user_id)
+    events.record(
+        interaction_id=None,
+        kind=events.Kind.AGENT_STATE_CHANGED,
+        data={"agent_user_id": agent.user_id, "state": state, "reason": reason.name if reason else "", "cause": cause},
+    )
 
 
 def counts(agent: Agent) -> tuple[int, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from agentdesk.common import DeskError, NotYourChat
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -13,7 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from agentdesk.models import Agent, CannedResponse, NotReadyReason
-from agentdesk.services import send_reply, set_state
+from agentdesk.services import DeskError, NotYourChat, send_reply, set_state
 from api import serializers as s
 from api.authentication import ApiTokenAuthentication
 from api.errors import api_exception_handler

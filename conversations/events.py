@@ -25,30 +25,44 @@ logger = logging.getLogger(__name__)
 
 Kind = ChatEvent.Kind
 Listener = Callable[[ChatEvent], None]
+# The kinds a listener wants: a fixed set, or a function asked at each record (cheap: cache it).
+Wanted = frozenset[str] | Callable[[], frozenset[str]]
 DISPATCH_TASK = "conversations.tasks.dispatch_chat_event"
 # After this many failed dispatches an event is left for a person to look at (admin).
 MAX_ATTEMPTS = 10
 BACKOFF_CAP = dt.timedelta(minutes=5)
 
-_listeners: list[Listener] = []
+_listeners: list[tuple[Listener, Wanted]] = []
 
 
-def listen(listener: Listener) -> None:
-    """Register a listener for every chat event (from an AppConfig.ready())."""
-    if listener not in _listeners:
-        _listeners.append(listener)
+def listen(listener: Listener, *, kinds: Wanted) -> None:
+    """Register a listener for the chat events of `kinds` (from an AppConfig.ready())."""
+    if all(existing is not listener for existing, _ in _listeners):
+        _listeners.append((listener, kinds))
+
+
+def _wants(wanted: Wanted, kind: str) -> bool:
+    return kind in (wanted() if callable(wanted) else wanted)
+
+
+def wanted(kind: str) -> bool:
+    """Whether any listener wants events of `kind` now."""
+    return any(_wants(kinds, kind) for _, kinds in _listeners)
 
 
 def grace() -> dt.timedelta:
     return dt.timedelta(seconds=settings.CHAT_EVENT_GRACE)
 
 
-def record(*, interaction_id: int, kind: str, data: dict | None = None) -> ChatEvent:
+def record(*, interaction_id: int | None, kind: str, data: dict | None = None) -> ChatEvent | None:
     """Write the event in the caller's transaction; it is dispatched once that commits.
 
-    An unknown kind raises ValueError: a typo must fail the change, not lose the event.
+    An unknown kind raises ValueError: a typo must fail the change, not lose the event. A
+    kind no listener wants now is not written (returns None).
     """
     kind = Kind(kind)
+    if not wanted(kind):
+        return None
     event = ChatEvent.objects.create(
         interaction_id=interaction_id, kind=kind, data=data or {}, next_attempt_at=timezone.now() + grace()
     )
@@ -69,8 +83,9 @@ def dispatch(event_id: int) -> bool:
         logger.error("chat event %s has no listener; it stays undispatched", event_id)
         return False
     try:
-        for listener in _listeners:
-            listener(event)
+        for listener, kinds in _listeners:
+            if _wants(kinds, event.kind):
+                listener(event)
     except Exception as exc:
         _note_failure(event, exc)
         raise

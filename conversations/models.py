@@ -234,8 +234,15 @@ class ChatEvent(models.Model):
         OFFER_REJECTED = "offer_rejected", "Offer rejected"
         OFFER_TIMED_OUT = "offer_timed_out", "Offer timed out"
         CHAT_ENDED = "chat_ended", "Chat ended"
+        # For integrators (event webhooks); recorded only while a listener wants them.
+        INTERACTION_OPENED = "interaction_opened", "Interaction opened"
+        INTERACTION_CLOSED = "interaction_closed", "Interaction closed"
+        MESSAGE_CREATED = "message_created", "Outbound message created"
+        MESSAGE_STATUS_CHANGED = "message_status_changed", "Message status changed"
+        AGENT_STATE_CHANGED = "agent_state_changed", "Agent state changed"
 
-    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="events")
+    # Empty only for events about an agent rather than a chat (agent state changed).
+    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -54,8 +54,20 @@ def upsert_customer(*, account, external_id: str, reply_to: str = "", profile: d
 
 def open_interaction(*, customer: Customer) -> tuple[Interaction, bool]:
     """The customer's open chat session, or a new one (at most one is open, by constraint)."""
-    return Interaction.objects.get_or_create(
+    interaction, created = Interaction.objects.get_or_create(
         customer=customer, status=Interaction.Status.OPEN, defaults={"account_id": customer.account_id}
+    )
+    if created:
+        events.record(interaction_id=interaction.pk, kind=events.Kind.INTERACTION_OPENED)
+    return interaction, created
+
+
+def status_changed(message: Message) -> None:
+    """Record that an outbound message moved on (sent, delivered, read, failed)."""
+    events.record(
+        interaction_id=message.interaction_id,
+        kind=events.Kind.MESSAGE_STATUS_CHANGED,
+        data={"message_id": message.pk, "status": message.status},
     )
 
 
@@ -121,6 +133,7 @@ def close_interaction(interaction: Interaction, *, reason: str) -> bool:
     )
     if updated:
         interaction.status, interaction.closed_at, interaction.closed_reason = Interaction.Status.CLOSED, now, reason
+        events.record(interaction_id=interaction.pk, kind=events.Kind.INTERACTION_CLOSED, data={"reason": reason})
     return bool(updated)
 
 
@@ -213,6 +226,7 @@ def _advance(message: Message, status: str, *, at: dt.datetime, error_code: str,
         message.status = Message.Status.FAILED
         message.error_code, message.error_text = error_code[:64], error_text[:1000]
         message.save(update_fields=["status", "error_code", "error_text", "updated_at"])
+        status_changed(message)
         return True
     if STATUS_RANK.get(status, -1) <= STATUS_RANK[current]:
         return False
@@ -228,6 +242,7 @@ def _advance(message: Message, status: str, *, at: dt.datetime, error_code: str,
         message.sent_at = at
         fields.append("sent_at")
     message.save(update_fields=fields)
+    status_changed(message)
     return True
 
 

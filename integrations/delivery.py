@@ -26,7 +26,7 @@ from django.utils import timezone
 from contactcenter import scheduling
 from conversations.models import Message
 from conversations.realtime import publish_message
-from conversations.services import apply_pending_receipts, mark_unreachable
+from conversations.services import apply_pending_receipts, mark_unreachable, status_changed
 from integrations import ratelimit
 from integrations.providers import get_provider
 from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
@@ -246,7 +246,8 @@ def _fail(message: Message, *, code: str, text: str) -> None:
 
 
 def _after_final(message: Message) -> None:
-    """A message settled: tell the desktop, and let the customer's next message go."""
+    """A message settled: record it, tell the desktop, and let the customer's next message go."""
+    status_changed(message)
     transaction.on_commit(lambda: publish_message(message))
     transaction.on_commit(lambda: kick_next(customer_id=message.customer_id))
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contactcenter import scheduling
+from conversations import events
 from conversations.models import Interaction, Message
 from conversations.realtime import publish_message
 from integrations import delivery
@@ -129,6 +130,8 @@ def queue_text(
         )
         for part in parts
     ]
+    for message in messages:
+        events.record(interaction_id=interaction.pk, kind=events.Kind.MESSAGE_CREATED, data={"message_id": message.pk})
     transaction.on_commit(lambda: _after_queued(messages))
     return messages
 

@@ -9,4 +9,4 @@ class ScenariosConfig(AppConfig):
         from conversations import events
         from scenarios import engine
 
-        events.listen(engine.on_chat_event)
+        events.listen(engine.on_chat_event, kinds=engine.CHAT_EVENTS)

@@ -27,8 +27,20 @@ logger = logging.getLogger(__name__)
 # waiting block in it).
 MAX_STEPS_PER_EVENT = 100
 # Chat events from the layers below (conversations.events), and the engine's own timers.
+Kind = ChatEvent.Kind
+CHAT_EVENTS = frozenset(
+    {
+        Kind.CUSTOMER_MESSAGE,
+        Kind.AGENT_FOUND,
+        Kind.NO_AGENTS,
+        Kind.OFFER_ACCEPTED,
+        Kind.OFFER_REJECTED,
+        Kind.OFFER_TIMED_OUT,
+        Kind.CHAT_ENDED,
+    }
+)
 TIMER = "timer"
-EVENTS = frozenset({*ChatEvent.Kind.values, TIMER})
+EVENTS = CHAT_EVENTS | {TIMER}
 
 
 class RunContext:

@@ -1,4 +1,4 @@
-"""Demo accounts on the fake platforms, with fixed credentials that integrations/demo.py uses
+"""Demo accounts on the fake platforms, with fixed credentials that contactcenter/demo/accounts.py uses
 to link matching IntegrationAccounts. Idempotent."""
 
 from simulator.models import Platform, SimAccount

@@ -95,7 +95,7 @@ def test_a_listener_that_raises_leaves_the_event_for_the_sweeper(monkeypatch):
             raise RuntimeError("database went away")
         real(event)
 
-    monkeypatch.setattr(events, "_listeners", [failing_once])
+    monkeypatch.setattr(events, "_listeners", [(failing_once, engine.CHAT_EVENTS)])
     customer_message(interaction, "hi")  # dispatched after commit: the listener raises
 
     event = ChatEvent.objects.get(interaction=interaction)
@@ -129,7 +129,8 @@ def test_the_same_event_dispatched_twice_runs_the_scenario_once():
 def test_concurrent_dispatches_of_one_event_run_it_once(require_postgres):
     interaction = make_interaction(make_entry(GREETING), first_name="Di")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(events, "_listeners", [])  # record only; dispatch by hand below
+        # Recorded, but its dispatch reaches nobody: the engine gets it by hand below.
+        patch.setattr(events, "_listeners", [(lambda event: None, engine.CHAT_EVENTS)])
         customer_message(interaction, "hi")
     event = ChatEvent.objects.get(interaction=interaction)
     barrier = threading.Barrier(4)
@@ -148,6 +149,12 @@ def test_concurrent_dispatches_of_one_event_run_it_once(require_postgres):
         thread.join()
     assert bot_texts(interaction) == ["Hello Di!", "What can we do?"]
     assert run_of(interaction).current_block == "ask"
+
+
+def test_a_kind_nobody_listens_to_is_not_written(db):
+    interaction = make_interaction(make_entry(GREETING))
+    assert events.record(interaction_id=interaction.pk, kind=events.Kind.MESSAGE_STATUS_CHANGED) is None
+    assert not ChatEvent.objects.exists()
 
 
 def test_an_unknown_kind_fails_loudly(db):
