@@ -15,7 +15,6 @@ import urllib.request
 import uuid
 from urllib.parse import urlsplit
 
-import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
