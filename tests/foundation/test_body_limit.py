@@ -9,18 +9,24 @@ same for servers that stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import time
 import urllib.request
 import uuid
 from urllib.parse import urlsplit
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from contactcenter.asgi import application
 
 MIB = 1024 * 1024
+
+
+def run_async(coroutine):
+    """Run a coroutine on a loop of its own thread: a session's Playwright loop may own this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def rss_bytes(pid: int) -> int:
@@ -124,7 +130,7 @@ def _asgi_post(body_chunks: list[bytes], headers: list[tuple[bytes, bytes]], pat
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),
     }
-    async_to_sync(application)(scope, receive, send)
+    run_async(application(scope, receive, send))
     return sent[0]["status"], calls
 
 

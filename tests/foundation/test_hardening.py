@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import logging
 import os
 import subprocess
 import sys
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,6 +23,12 @@ from contactcenter.logging import RedactSecretsFilter
 from tests.conftest import free_port
 
 TOKEN = "123456:short-sim-token"
+
+
+def run_async(coroutine):
+    """Run a coroutine on a loop of its own thread: a session's Playwright loop may own this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture
@@ -109,7 +116,7 @@ def _socket_connects(user, origin: bytes, host: bytes = b"127.0.0.1:8000") -> bo
         await comm.disconnect()
         return connected
 
-    return async_to_sync(attempt)()
+    return run_async(attempt())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -158,7 +165,7 @@ def test_an_overflowing_id_is_a_bad_request_not_a_closed_socket(agent_user):
         await comm.send_json_to({"action": "ping", "request_id": 3})  # still open and answering
         await comm.disconnect()
 
-    async_to_sync(scenario)()
+    run_async(scenario())
 
 
 # --- 11. Login throttling, /healthz detail, load_demo -------------------------------------
@@ -252,7 +259,11 @@ def test_check_deploy_passes_in_the_production_shape():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],
         cwd=settings.BASE_DIR,
-        env={**env, "DJANGO_SETTINGS_MODULE": "contactcenter.settings"},
+        # Not the test session's own switches (the browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE).
+        env={
+            **{k: v for k, v in env.items() if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "TEST_DATABASE_NAME")},
+            "DJANGO_SETTINGS_MODULE": "contactcenter.settings",
+        },
         capture_output=True,
         text=True,
     )
