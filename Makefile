@@ -33,6 +33,8 @@ run: setup
 	@echo ""
 	exec $(PY) -m contactcenter.server -b 127.0.0.1 -p $(PORT) contactcenter.asgi:application
 
+demo: export DEBUG ?= true
+demo: export SIMULATOR_ENABLED ?= true
 demo: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo

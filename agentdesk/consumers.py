@@ -69,7 +69,7 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
         except services.DeskError as exc:
             await self.send_json({"type": "error", "request_id": request_id, "error": exc.code, "message": str(exc)})
             return
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             await self.send_json(
                 {"type": "error", "request_id": request_id, "error": "bad_request", "message": str(exc)}
             )
@@ -119,11 +119,22 @@ def _schedule_presence(user_id: int, deadline) -> None:
         )
 
 
+_ID_MAX = 2**63 - 1  # a database bigint
+
+
 def _int(content: dict, key: str) -> int:
+    """An id from a frame: an integer (or digit string) within the database's range."""
     value = content.get(key)
     if isinstance(value, bool) or value in (None, ""):
         raise ValueError(f"{key} is required")
-    return int(value)
+    if isinstance(value, float):
+        # 1e400 decodes as infinity: int() would raise OverflowError and close the socket.
+        if not value.is_integer():
+            raise ValueError(f"{key} must be an integer")
+    number = int(value)
+    if not 0 < number <= _ID_MAX:
+        raise ValueError(f"{key} is out of range")
+    return number
 
 
 # --- Action handlers (sync, run in a thread) ------------------------------------------

@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from agentdesk import selectors, services, states
@@ -29,9 +30,17 @@ def login_view(request):
             login(request, user)
             if _is_agent(user):
                 services.log_in(agent_user=user)
-                return redirect(request.GET.get("next") or reverse("agentdesk:desktop"))
+                return redirect(_safe_next(request) or reverse("agentdesk:desktop"))
             return redirect(reverse("agentdesk:supervisor"))
     return render(request, "agentdesk/login.html", {"form": form})
+
+
+def _safe_next(request) -> str:
+    """The ?next= target only when it stays on this site (no open redirect)."""
+    target = request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return ""
 
 
 @require_POST

@@ -10,16 +10,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from contactcenter import embedded  # noqa: E402
+from contactcenter.bodylimit import BodyLimitMiddleware  # noqa: E402
+from contactcenter.origins import ExactOriginValidator  # noqa: E402
 from contactcenter.websocket_urls import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        # Session authentication, and only pages served from ALLOWED_HOSTS may connect.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Bodies over MAX_REQUEST_BODY_BYTES are refused before Django buffers them.
+        "http": BodyLimitMiddleware(django_asgi_app),
+        # Session authentication, and only pages of this site's exact origin may connect.
+        "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

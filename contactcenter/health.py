@@ -1,5 +1,6 @@
 """`/healthz`: is the database reachable, and Redis when it is configured."""
 
+import ipaddress
 from functools import lru_cache
 
 import redis
@@ -34,6 +35,19 @@ def _check_redis() -> str | None:
     return None
 
 
+def _may_see_details(request) -> bool:
+    """Raw driver errors (host names, users) only for staff, or a check from this machine
+    that did not come through a proxy."""
+    if getattr(request, "user", None) is not None and request.user.is_active and request.user.is_staff:
+        return True
+    if "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META:
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
 @require_GET
 def healthz(request):
     """200 when every configured dependency answers, else 503 naming what failed."""
@@ -54,6 +68,6 @@ def healthz(request):
         checks["redis"] = "not configured (in-memory channel layer, eager tasks)"
 
     body = {"status": "ok" if not failures else "unavailable", "checks": checks}
-    if failures:
+    if failures and _may_see_details(request):
         body["errors"] = failures
     return JsonResponse(body, status=200 if not failures else 503)

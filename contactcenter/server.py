@@ -3,6 +3,7 @@
 Daphne writes its access log straight to stdout, outside the logging filters, and a
 Telegram API path carries the bot token (the simulator serves such paths). Routing the
 access log through the `contactcenter.access` logger makes it structured and masked.
+Request bodies over `MAX_REQUEST_BODY_BYTES` are refused while they arrive (413).
 
 Usage: python -m contactcenter.server [daphne options] contactcenter.asgi:application
 """
@@ -10,7 +11,11 @@ Usage: python -m contactcenter.server [daphne options] contactcenter.asgi:applic
 import logging
 
 from daphne import cli
+from daphne import server as daphne_server
 from daphne.access import AccessLogGenerator
+from daphne.http_protocol import HTTPFactory, WebRequest
+
+from contactcenter.bodylimit import limited_http_factory
 
 access_logger = logging.getLogger("contactcenter.access")
 
@@ -32,6 +37,9 @@ class LoggingAccessLog(AccessLogGenerator):
 def main() -> None:
     # The CLI builds its access logger from this module-level name.
     cli.AccessLogGenerator = LoggingAccessLog
+    # Twisted would collect a whole request body before Django sees it: refuse past the
+    # limit while it arrives (contactcenter.bodylimit).
+    daphne_server.HTTPFactory = limited_http_factory(HTTPFactory, WebRequest)
     cli.CommandLineInterface.entrypoint()
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "encrypted_model_fields",
+    "axes",
     "contactcenter",
     "integrations",
     "conversations",
@@ -86,6 +87,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A NUL in a query parameter reaches PostgreSQL (admin filters) and fails there: 400 first.
+    "contactcenter.middleware.RejectNulMiddleware",
+    # Last: turns a locked-out login (django-axes) into a 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contactcenter.urls"
@@ -174,6 +179,25 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/agent/login/"
 
+# Login throttling (django-axes) for the admin, the desktop and the API's Basic auth: every
+# one of them calls django.contrib.auth.authenticate with the request, which axes guards.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_MINUTES", default=15.0) / 60  # hours
+# Per user name and client address: a typo-prone office behind one NAT address does not lock
+# itself out, and a guesser cannot lock out an agent from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind a proxy the client address is the last X-Forwarded-For hop the proxy added.
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -186,8 +210,24 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Every request body is bounded while it arrives (contactcenter.bodylimit): webhooks, admin
+# forms and API calls are all far smaller. The proxy should refuse earlier (README).
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
+
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and PUBLIC_BASE_URL.startswith("https"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Served over https (the production shape behind a TLS proxy): the proxy says which scheme
+# the client used, plain http is redirected, and browsers are told to stay on https.
+_HTTPS = not DEBUG and PUBLIC_BASE_URL.startswith("https")
+if env.bool("SECURE_PROXY_SSL_HEADER", default=_HTTPS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_HTTPS)
+# The proxy's own health check may come over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
+# Subdomains and the preload list are the domain owner's decision (check --deploy W005/W021).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 # --- REST API -------------------------------------------------------------------------
 
@@ -222,6 +262,10 @@ LINE_API_BASE = env.str("LINE_API_BASE", default="https://api.line.me")
 VIBER_API_BASE = env.str("VIBER_API_BASE", default="https://chatapi.viber.com/pa")
 VONAGE_API_BASE = env.str("VONAGE_API_BASE", default="https://api.nexmo.com")
 VONAGE_REST_BASE = env.str("VONAGE_REST_BASE", default="https://rest.nexmo.com")
+# An account's "API base URL" override may only name public https hosts, or start with one
+# of these prefixes (the simulator's own address, where the simulator is served).
+_simulator_api = [f"{PUBLIC_BASE_URL}/simulator/api/"] if env.bool("SIMULATOR_ENABLED", default=DEBUG) else []
+PLATFORM_API_BASE_ALLOWED = env.list("PLATFORM_API_BASE_ALLOWED", default=_simulator_api)
 # Connect and read timeouts (seconds) for every platform call.
 PLATFORM_HTTP_TIMEOUT = (
     env.float("PLATFORM_CONNECT_TIMEOUT", default=5.0),

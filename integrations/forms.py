@@ -14,9 +14,12 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from contactcenter.logging import mask_secret
+from integrations.apibase import ApiBaseRefused, check_api_base_url
 from integrations.models import IntegrationAccount, Messenger
 
 SECRET_FIELDS = ("access_token", "signing_secret", "api_secret", "webhook_secret", "private_key")
+# The credentials the platform calls carry: sent to wherever the API base URL points.
+API_CREDENTIAL_FIELDS = ("access_token", "api_secret", "private_key")
 
 
 class VerifyTokenInput(forms.PasswordInput):
@@ -126,8 +129,31 @@ class AccountForm(forms.ModelForm):
         current = f"Currently {mask_secret(stored)}; leave blank to keep it." if stored else ""
         field.help_text = " ".join(filter(None, [field.help_text, current]))
 
+    def clean_api_base_url(self):
+        url = self.cleaned_data.get("api_base_url") or ""
+        if not self._adding and url == (self.instance.api_base_url or ""):
+            return url  # unchanged: other edits of an account keep working
+        try:
+            check_api_base_url(url)
+        except ApiBaseRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return url
+
+    def _base_url_changed_without_credentials(self) -> list[str]:
+        """Stored API credentials the admin did not type again while moving the API base URL:
+        whoever changes where the token goes must know the token."""
+        if self._adding or "api_base_url" not in self.changed_data:
+            return []
+        return [
+            name
+            for name in API_CREDENTIAL_FIELDS
+            if name in self.fields and getattr(self.instance, name) and not self.cleaned_data.get(name)
+        ]
+
     def clean(self):
         cleaned = super().clean()
+        for name in self._base_url_changed_without_credentials():
+            self.add_error(name, "Enter this credential again to change the API base URL.")
         for name in self.secret_field_names:
             if not cleaned.get(name) and not self._adding:
                 cleaned[name] = getattr(self.instance, name)  # blank keeps the stored value

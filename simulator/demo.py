@@ -1,6 +1,12 @@
 """Demo accounts on the fake platforms, with fixed credentials that contactcenter/demo/accounts.py uses
 to link matching IntegrationAccounts. Idempotent."""
 
+import hashlib
+import hmac
+import string
+
+from django.conf import settings
+
 from simulator.models import Platform, SimAccount
 from simulator.services import register_webhook
 
@@ -13,7 +19,9 @@ API_BASE_PATHS = {
     "nexmo": "/simulator/api/nexmo",
 }
 
-# Demo sandbox credentials (not secrets: they only open the local fake platforms).
+# Demo sandbox credentials. The secret ones below are templates: each installation derives
+# its own values from SECRET_KEY (same shape), so a demo loaded by mistake into a real
+# database does not carry secrets published with the source.
 DEMO_CREDENTIALS = {
     "telegram": {
         "name": "Acme Support",
@@ -52,6 +60,53 @@ DEMO_CREDENTIALS = {
         "signature_secret": "demoAcmeVonageSignatureSecret000001",
     },
 }
+
+
+_DEMO_SECRET_KEYS = (
+    "token",
+    "page_access_token",
+    "app_secret",
+    "verify_token",
+    "channel_secret",
+    "channel_access_token",
+    "auth_token",
+    "api_secret",
+    "signature_secret",
+)
+
+
+def _installation_value(template: str, label: str) -> str:
+    """`template` with its letters and digits replaced by ones derived from SECRET_KEY.
+
+    Same length, character classes and separators (a Telegram token keeps its bot id, a
+    Viber token stays hex), stable for one installation so loading again changes nothing.
+    """
+    prefix, _, tail = template.rpartition(":") if label.endswith(":token") else ("", "", template)
+    stream = b""
+    counter = 0
+    while len(stream) < len(tail):
+        stream += hmac.new(settings.SECRET_KEY.encode(), f"demo:{label}:{counter}".encode(), hashlib.sha256).digest()
+        counter += 1
+    hexadecimal = all(c in string.hexdigits.lower() + "-" for c in tail)
+    out = []
+    for char, byte in zip(tail, stream, strict=False):
+        if hexadecimal and char != "-":
+            out.append("0123456789abcdef"[byte % 16])
+        elif char.isdigit():
+            out.append(string.digits[byte % 10])
+        elif char.islower():
+            out.append(string.ascii_lowercase[byte % 26])
+        elif char.isupper():
+            out.append(string.ascii_uppercase[byte % 26])
+        else:
+            out.append(char)
+    return f"{prefix}:{''.join(out)}" if prefix else "".join(out)
+
+
+for _platform, _values in DEMO_CREDENTIALS.items():
+    for _key in _DEMO_SECRET_KEYS:
+        if _key in _values:
+            _values[_key] = _installation_value(_values[_key], f"{_platform}:{_key}")
 
 
 def _fields(platform: str) -> dict:

@@ -67,11 +67,18 @@ def error_text(response: requests.Response) -> str:
     body = json_body(response)
     error = body.get("error")
     if isinstance(error, dict) and error.get("message"):  # Graph API
-        return str(error["message"])
+        return _one_line(error["message"])
     for key in ("description", "message", "status_message", "detail", "title"):  # Telegram, LINE, Viber, Vonage
         if body.get(key):
-            return str(body[key])
-    return response.text[:200].strip() if "json" not in response.headers.get("Content-Type", "") else ""
+            return _one_line(body[key])
+    # A body in no known shape is not echoed: it could be anything the host chose to say.
+    return ""
+
+
+def _one_line(value: Any, limit: int = 160) -> str:
+    """A platform's error words as one bounded line of text."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def retry_after(response: requests.Response, default: float) -> float:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from typing import Any
 
 from integrations.providers.base import MalformedPayload, WebhookRejected
@@ -53,26 +54,62 @@ def _no_constants(literal: str):
     raise ValueError(f"{literal} is not JSON")
 
 
-def _without_nul(value: Any) -> Any:
-    """PostgreSQL text and jsonb cannot hold NUL: drop it rather than fail the delivery forever."""
-    if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+MAX_DEPTH = 32  # platform payloads nest 6-8 levels; anything far deeper is not from them
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean_text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL, and UTF-8 cannot hold a lone surrogate ("\\ud800" is
+    valid JSON): drop the one, replace the other, rather than fail the delivery forever."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = _LONE_SURROGATE.sub("\ufffd", value)
     return value
 
 
+def sanitize(data: Any, *, max_depth: int = MAX_DEPTH) -> Any:
+    """A copy of parsed JSON with every string (keys too) cleaned, refused past `max_depth`.
+
+    Iterative, with an explicit stack: a deeply nested body must not reach Python's
+    recursion limit outside the parse error handling.
+    """
+
+    def clean(value: Any, depth: int) -> Any:
+        if isinstance(value, str):
+            return _clean_text(value)
+        if isinstance(value, dict | list):
+            if depth > max_depth:
+                raise MalformedPayload(f"body is nested deeper than {max_depth} levels")
+            copy = {} if isinstance(value, dict) else []
+            stack.append((value, copy, depth))
+            return copy
+        return value
+
+    stack: list[tuple[Any, Any, int]] = []
+    root = clean(data, 1)
+    while stack:
+        source, target, depth = stack.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                target[_clean_text(key)] = clean(item, depth + 1)
+        else:
+            target.extend(clean(item, depth + 1) for item in source)
+    return root
+
+
 def load_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object (strict: no NaN/Infinity; NUL characters dropped), or MalformedPayload."""
-    try:
+    """The body as a JSON object, or MalformedPayload. Strict: no NaN/Infinity, at most
+    MAX_DEPTH levels; NUL characters dropped and lone surrogates replaced."""
+    try:  # the C parser raises RecursionError past Python's limit; sanitize bounds the rest
         data = json.loads(body, parse_float=_finite, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedPayload(f"body is not JSON: {exc.__class__.__name__}") from None
     if not isinstance(data, dict):
         raise MalformedPayload("body is not a JSON object")
-    return _without_nul(data)
+    return sanitize(data)
 
 
 def obj(data: Any, key: str, *, required: bool = True) -> dict[str, Any]:

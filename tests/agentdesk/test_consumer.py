@@ -19,10 +19,11 @@ from conversations.realtime import publish_message
 from simulator.services import get_customer
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")  # the origin check compares scheme, host and port with the Host
 
 
 def communicator_for(user=None):
-    headers = [ORIGIN]
+    headers = [ORIGIN, HOST]
     if user is not None:
         client = Client()
         client.force_login(user)

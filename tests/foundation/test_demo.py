@@ -7,9 +7,9 @@ from django.core.management import call_command
 def test_load_demo_is_idempotent(monkeypatch, capsys):
     monkeypatch.setenv("ADMIN_PASSWORD", "secret-admin")
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
-    call_command("load_demo")
+    call_command("load_demo", "--force")
     first = capsys.readouterr().out
-    call_command("load_demo")
+    call_command("load_demo", "--force")
     second = capsys.readouterr().out
 
     User = get_user_model()

@@ -3,8 +3,9 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from contactcenter import demo
@@ -15,7 +16,17 @@ DEMO_AGENTS = [("agent1", "Alice", "Archer"), ("agent2", "Bob", "Baker")]
 class Command(BaseCommand):
     help = "Create the demo users and objects (safe to run again: nothing is duplicated)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load the demo data even with DEBUG off (it creates users and simulator-linked accounts).",
+        )
+
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            # Demo users and accounts do not belong in a production database by accident.
+            raise CommandError("DEBUG is off: this looks like a production database. Use --force to load the demo.")
         with transaction.atomic():
             self._ensure_user("admin", os.environ.get("ADMIN_PASSWORD"), superuser=True)
             demo_password = os.environ.get("DEMO_PASSWORD")

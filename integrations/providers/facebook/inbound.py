@@ -68,24 +68,35 @@ def parse(account, request: WebhookRequest) -> ParseResult:
         return ParseResult([], [f"object {str(payload.get('object'))[:40]!r}"])
     events: list[InboundEvent] = []
     ignored: list[str] = []
+    unreadable: list[str] = []
+    readable = 0
     for entry in items(payload, "entry"):
-        if not isinstance(entry, dict):
-            raise MalformedPayload("'entry' items must be objects")
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str | int):
+            unreadable.append("unreadable entry (not an object with an id)")
+            continue
         page_id = ident(entry, "id")
         if account.page_id and page_id != account.page_id:
             ignored.append(f"entry for another page {page_id}")
             continue
         if "standby" in entry:
             ignored.append("standby entry (another app owns the thread)")
-        for item in items(entry, "messaging", required=False):
-            if not isinstance(item, dict):
-                raise MalformedPayload("'messaging' items must be objects")
-            event = _messaging_event(item)
+        for index, item in enumerate(items(entry, "messaging", required=False)):
+            # One unreadable item must not cost the batch: Meta would redeliver it all.
+            try:
+                if not isinstance(item, dict):
+                    raise MalformedPayload("'messaging' items must be objects")
+                event = _messaging_event(item)
+            except MalformedPayload as exc:
+                unreadable.append(f"unreadable messaging item #{index}: {exc}")
+                continue
+            readable += 1
             if isinstance(event, InboundEvent):
                 events.append(event)
             else:
                 ignored.append(event)
-    return ParseResult(events, ignored)
+    if unreadable and not readable:
+        raise MalformedPayload(unreadable[0])  # nothing in it is readable: the delivery is
+    return ParseResult(events, ignored + unreadable)
 
 
 def _messaging_event(item: dict[str, Any]) -> InboundEvent | str:

@@ -48,15 +48,25 @@ def parse(account, request: WebhookRequest) -> ParseResult:
     payload = load_object(request.body)
     events: list[InboundEvent] = []
     ignored: list[str] = []
-    for item in items(payload, "events"):
-        if not isinstance(item, dict):
-            raise MalformedPayload("'events' items must be objects")
-        event = _event(item)
+    batch = items(payload, "events")
+    unreadable: list[str] = []
+    for index, item in enumerate(batch):
+        # One unreadable event must not cost the others: LINE would redeliver the whole
+        # batch until it gives up, and the good customer messages with it.
+        try:
+            if not isinstance(item, dict):
+                raise MalformedPayload("'events' items must be objects")
+            event = _event(item)
+        except MalformedPayload as exc:
+            unreadable.append(f"unreadable event #{index}: {exc}")
+            continue
         if isinstance(event, InboundEvent):
             events.append(event)
         else:
             ignored.append(event)
-    return ParseResult(events, ignored)
+    if unreadable and len(unreadable) == len(batch):
+        raise MalformedPayload(unreadable[0])  # nothing in it is readable: the delivery is
+    return ParseResult(events, ignored + unreadable)
 
 
 def _event(item: dict[str, Any]) -> InboundEvent | str:
