@@ -353,6 +353,7 @@ CHAT_EVENT_SWEEP_INTERVAL = env.float("CHAT_EVENT_SWEEP_INTERVAL", default=2.0)
 # A chat event not dispatched this long after it was recorded is dispatched by the sweeper.
 CHAT_EVENT_GRACE = env.float("CHAT_EVENT_GRACE", default=5.0)
 CELERY_BEAT_SCHEDULE = {
+    "webhook inbox": {"task": "integrations.tasks.process_inbox", "schedule": 1.0},
     "chat events": {"task": "conversations.tasks.sweep_chat_events", "schedule": CHAT_EVENT_SWEEP_INTERVAL},
     "outbound sweep": {"task": "integrations.tasks.sweep_outbound", "schedule": OUTBOUND_SWEEP_INTERVAL},
     "scenario timers": {"task": "scenarios.tasks.fire_due_timers", "schedule": 1.0},

@@ -5,7 +5,7 @@ These rows are written by webhooks, scenarios and agents only; the admin shows t
 
 from django.contrib import admin
 
-from conversations.models import Customer, Interaction, Message, PendingReceipt, ProcessedEvent
+from conversations.models import Customer, Interaction, Message, PendingReceipt
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,15 +77,6 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="text")
     def short_text(self, obj: Message) -> str:
         return obj.text if len(obj.text) <= 80 else obj.text[:79] + "…"
-
-
-@admin.register(ProcessedEvent)
-class ProcessedEventAdmin(ReadOnlyAdmin):
-    """The webhook dedupe log: which platform events were taken in, and when."""
-
-    list_display = ("event_id", "kind", "account", "received_at")
-    list_filter = ("kind", "account")
-    search_fields = ("event_id",)
 
 
 @admin.register(PendingReceipt)

@@ -173,27 +173,6 @@ class Message(models.Model):
         return f"{self.get_direction_display()} {self.kind} #{self.pk}"
 
 
-class ProcessedEvent(models.Model):
-    """One platform event we have taken in: the dedupe log of the webhooks.
-
-    Receipts and follow events store no Message, so every event, of any kind, claims its
-    (account, platform event id) here first, in the ingest transaction; a replay finds it.
-    """
-
-    account = models.ForeignKey(
-        "integrations.IntegrationAccount", on_delete=models.CASCADE, related_name="processed_events"
-    )
-    event_id = models.CharField(max_length=255)
-    kind = models.CharField(max_length=16)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "event_id"], name="uniq_processed_event")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.event_id}"
-
-
 class PendingReceipt(models.Model):
     """A receipt for an id none of our messages has yet.
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from contactcenter.logging import mask_secret
 from integrations import services
 from integrations.forms import FORMS, SECRET_FIELDS
-from integrations.models import IntegrationAccount, Messenger
+from integrations.models import InboxEvent, IntegrationAccount, Messenger
 from integrations.providers import get_provider
 
 sensitive_post_parameters_m = method_decorator(sensitive_post_parameters())
@@ -230,3 +230,19 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
 
 # Outbound messages (a proxy of conversations.Message) are administered in their own module.
 from integrations import outbound_admin  # noqa: E402, F401
+
+
+@admin.register(InboxEvent)
+class InboxEventAdmin(admin.ModelAdmin):
+    """The webhook inbox: every platform event taken in, and whether it was processed."""
+
+    list_display = ("event_id", "kind", "account", "received_at", "processed_at", "attempts", "last_error")
+    list_filter = ("kind", "account", ("processed_at", admin.EmptyFieldListFilter))
+    search_fields = ("event_id", "customer_key")
+    readonly_fields = [f.name for f in InboxEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

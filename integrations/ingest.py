@@ -1,26 +1,44 @@
-"""Persisting parsed webhook events: one transaction per delivery, deduplicated per event id.
+"""The webhook inbox: take platform events in with one INSERT, process them after the ack.
 
-The webhook view answers 2xx only after `ingest_events` returned, so a stored event is never
-lost and a failed transaction (answered 5xx) is redelivered by the platform. Every event
-claims (account, event id) in ProcessedEvent first: a replay, even a concurrent one, finds
-the claim and changes nothing.
+The webhook view verifies the signature, parses, and calls `take_in`: one
+`INSERT ... ON CONFLICT DO NOTHING` of the delivery's events into InboxEvent, keyed by
+(account, platform event id), which is the dedupe, then commit and 200. The platform waits
+only for durability (architecture.md, section 4).
+
+The inbox processor (`process_pending`, the `process_inbox` task) turns rows into customers,
+chats, messages, receipts and chat events: woken right after commit (one wake-up per burst,
+never lost: see `wake`), in batches locked with SKIP LOCKED, one customer's events in arrival
+order, each row marked processed in the same transaction as its effects (so it is done once),
+and swept by beat for rows nobody took. Under the embedded default it runs in-process.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
 
 from contactcenter import scheduling
 from conversations import events, services
-from conversations.models import Customer, Message, ProcessedEvent
+from conversations.models import Customer, Message
 from conversations.realtime import publish_message
 from integrations import profiles
+from integrations.models import InboxEvent, IntegrationAccount
 from integrations.providers.base import EventKind, InboundEvent
 
 logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "integrations.tasks.process_inbox"
+# Set while a processor is asked for; whoever sets it enqueues one. Expires in case that is lost.
+WAKE_FLAG = "integrations:inbox:wake"
+WAKE_FLAG_SECONDS = 5
+BATCH_SIZE = 200
+MAX_BATCHES = 50  # per run; the next wake-up or sweep goes on
+MAX_ATTEMPTS = 8  # then the event is given up (logged as an error, kept with its error)
 RECEIPT_STATUS = {
     EventKind.DELIVERED: Message.Status.DELIVERED,
     EventKind.READ: Message.Status.READ,
@@ -28,47 +46,146 @@ RECEIPT_STATUS = {
 }
 
 
+# --- The ack side ----------------------------------------------------------------------
+
+
+def take_in(*, account: IntegrationAccount, events: list[InboundEvent]) -> int:
+    """Store the delivery's events in one statement (replays change nothing); returns how many.
+
+    Commits before returning; the processor is woken after the commit.
+    """
+    rows = [
+        InboxEvent(
+            account_id=account.pk,
+            event_id=event.event_id,
+            kind=event.kind,
+            customer_key=event.customer_external_id[:255],
+            event=event.to_json(),
+        )
+        for event in events
+    ]
+    if not rows:
+        return 0
+    with transaction.atomic():
+        InboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        transaction.on_commit(wake)
+    return len(rows)
+
+
+def wake() -> None:
+    """Ask for a processor run, once per burst; a lost wake-up is repaired by the sweeper.
+
+    No wake-up is lost between a processor's last look and its stop: the processor clears
+    the flag before each batch query, and a row committed before the flag was set is seen by
+    that query (see `process_pending`).
+    """
+    try:
+        if cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
+            scheduling.run(PROCESS_TASK)
+    except Exception:
+        logger.warning("could not wake the inbox processor; its sweeper will run it", exc_info=True)
+
+
+# --- The processor ---------------------------------------------------------------------
+
+
 @dataclass
-class IngestResult:
+class Outcome:
     stored: list[Message] = field(default_factory=list)  # new customer messages
     updated: list[Message] = field(default_factory=list)  # outbound messages a receipt moved
-    duplicates: int = 0
-    handled: int = 0
+    processed: int = 0
+    rows: int = 0
 
 
-def ingest_events(*, account, events: list[InboundEvent]) -> IngestResult:
-    """Store `events` of one delivery in one transaction; side effects run after commit."""
-    result = IngestResult()
+def process_pending(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES) -> int:
+    """Process inbox rows until a batch finds nothing to do; returns how many were processed."""
+    total = 0
+    for _ in range(max_batches):
+        cache.delete(WAKE_FLAG)  # before the query: a later wake-up enqueues a new run
+        done = process_batch(batch_size=batch_size)
+        total += done
+        if not done:
+            break
+    return total
+
+
+def process_batch(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = None) -> int:
+    """Lock a batch of due rows (SKIP LOCKED) and process them in order; returns how many."""
+    now = now or timezone.now()
+    outcome = Outcome()
     with transaction.atomic():
-        for event in events:
-            if not _claim(account, event):
-                result.duplicates += 1
+        rows = list(
+            InboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(processed_at__isnull=True, next_attempt_at__lte=now)
+            .order_by("id")[:batch_size]
+        )
+        if not rows:
+            return 0
+        waiting_on = _earlier_pending(rows)
+        accounts = IntegrationAccount.objects.in_bulk({row.account_id for row in rows})
+        done: list[int] = []
+        held: set[tuple] = set()  # customers whose earlier row failed here: keep their order
+        for row in rows:
+            key = (row.account_id, row.customer_key)
+            if key in held or waiting_on.get(key, row.id) < row.id:
+                continue  # an earlier event of this customer is not processed yet
+            try:
+                with transaction.atomic():  # a savepoint: one bad event does not poison the batch
+                    _apply(accounts[row.account_id], InboundEvent.from_json(row.event), outcome)
+            except Exception as exc:
+                held.add(key)
+                _note_failure(row, exc, now=now)
                 continue
-            result.handled += 1
-            if event.kind in EventKind.RECEIPT_KINDS:
-                result.updated.extend(_receipt(account, event))
-            elif event.kind == EventKind.FOLLOW:
-                services.clear_unreachable(_customer(account, event))
-            elif event.kind == EventKind.UNFOLLOW:
-                _unfollow(account, event, result)
-            elif event.kind in EventKind.MESSAGE_KINDS:
-                result.stored.append(_customer_message(account, event))
-            else:
-                logger.debug("event %s of kind %s not handled", event.event_id, event.kind)
-        stored, updated = list(result.stored), list(result.updated)
+            done.append(row.pk)
+        InboxEvent.objects.filter(pk__in=done).update(processed_at=now)
+        stored, updated = list(outcome.stored), list(outcome.updated)
         transaction.on_commit(lambda: _after_commit(stored, updated))
-    return result
+    return len(done)
 
 
-def _claim(account, event: InboundEvent) -> bool:
-    """Claim the event id; False when it was already taken in (a replay)."""
-    try:
-        with transaction.atomic():  # a savepoint, so a duplicate does not poison the delivery
-            ProcessedEvent.objects.create(account=account, event_id=event.event_id, kind=event.kind)
-    except IntegrityError:
-        logger.info("duplicate event %s for account %s ignored", event.event_id, account.pk)
-        return False
-    return True
+def _earlier_pending(rows: list[InboxEvent]) -> dict[tuple, int]:
+    """Per customer of the batch, the oldest unprocessed row outside it (another processor
+    holds it, or it waits for a retry): the batch's later rows of that customer must wait."""
+    ids = [row.pk for row in rows]
+    keys = {row.customer_key for row in rows}
+    earlier = (
+        InboxEvent.objects.filter(processed_at__isnull=True, id__lt=max(ids), customer_key__in=keys)
+        .exclude(pk__in=ids)
+        .values_list("account_id", "customer_key", "id")
+    )
+    oldest: dict[tuple, int] = {}
+    for account_id, customer_key, row_id in earlier:
+        key = (account_id, customer_key)
+        oldest[key] = min(row_id, oldest.get(key, row_id))
+    return oldest
+
+
+def _note_failure(row: InboxEvent, exc: Exception, *, now: dt.datetime) -> None:
+    row.attempts += 1
+    row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+    if row.attempts >= MAX_ATTEMPTS:
+        logger.error(
+            "inbox event %s (%s) given up after %s attempts", row.pk, row.event_id, row.attempts, exc_info=True
+        )
+        row.processed_at = now
+    else:
+        logger.warning("inbox event %s (%s) failed; retried later", row.pk, row.event_id, exc_info=True)
+        row.next_attempt_at = now + dt.timedelta(seconds=min(300, 2**row.attempts))
+    row.save(update_fields=["attempts", "last_error", "processed_at", "next_attempt_at"])
+
+
+def _apply(account: IntegrationAccount, event: InboundEvent, outcome: Outcome) -> None:
+    """What one event means: a customer message, a receipt, a follow or an unfollow."""
+    if event.kind in EventKind.RECEIPT_KINDS:
+        outcome.updated.extend(_receipt(account, event))
+    elif event.kind == EventKind.FOLLOW:
+        services.clear_unreachable(_customer(account, event))
+    elif event.kind == EventKind.UNFOLLOW:
+        _unfollow(account, event, outcome)
+    elif event.kind in EventKind.MESSAGE_KINDS:
+        outcome.stored.append(_customer_message(account, event))
+    else:
+        logger.debug("event %s of kind %s not handled", event.event_id, event.kind)
 
 
 def _customer(account, event: InboundEvent) -> Customer:
@@ -106,7 +223,7 @@ def _customer_message(account, event: InboundEvent) -> Message:
     return message
 
 
-def _unfollow(account, event: InboundEvent, result: IngestResult) -> None:
+def _unfollow(account, event: InboundEvent, result: Outcome) -> None:
     customer = _customer(account, event)
     reason = f"{event.status or 'unfollow'} on {account.get_messenger_display()}"
     services.mark_unreachable(customer, reason)

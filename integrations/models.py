@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from encrypted_model_fields.fields import EncryptedCharField, EncryptedTextField
 
 
@@ -215,3 +217,35 @@ _TYPE_RULES = {
     Messenger.VIBER: _viber_rules,
     Messenger.NEXMO: _nexmo_rules,
 }
+
+
+class InboxEvent(models.Model):
+    """One platform event taken in by a webhook: its dedupe key, and the work still to do.
+
+    The webhook inserts these (`ON CONFLICT DO NOTHING` on account + platform event id is the
+    dedupe) and answers 200; the inbox processor turns them into customers, chats, messages,
+    receipts and chat events, in one customer's arrival order, and marks them processed in the
+    same transaction.
+    """
+
+    account = models.ForeignKey("integrations.IntegrationAccount", on_delete=models.CASCADE, related_name="inbox")
+    event_id = models.CharField(max_length=255, help_text="The platform's event id (update_id, mid, ...).")
+    kind = models.CharField(max_length=16)
+    # The platform's id of the customer: one customer's events are processed in arrival order.
+    customer_key = models.CharField(max_length=255, blank=True)
+    event = models.JSONField(help_text="The parsed event (integrations.providers.base.InboundEvent).")
+    received_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "event_id"], name="uniq_inbox_event")]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(processed_at__isnull=True), name="inbox_unprocessed"),
+            models.Index(fields=["received_at"], name="inbox_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event_id}"

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from integrations import delivery, profiles
+from integrations import delivery, ingest, profiles
 from integrations.providers.base import PlatformError
 
 logger = logging.getLogger(__name__)
@@ -36,3 +36,10 @@ def fetch_customer_profile(self, customer_id: int) -> None:
         profiles.fetch_profile(customer_id=customer_id)
     except PlatformError as exc:  # retryable only: permanent refusals are recorded as tried
         raise self.retry(exc=exc) from None
+
+
+@shared_task(ignore_result=True)
+def process_inbox() -> int:
+    """Turn acknowledged webhook events into customers, chats and messages (woken after each
+    webhook's commit, and by beat for rows nobody took)."""
+    return ingest.process_pending()

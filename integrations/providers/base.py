@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # type hints only: the model module imports nothing from here
@@ -82,6 +82,24 @@ class InboundEvent:
     # Platform extras a scenario may read as item.externalChatData.*
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    _TIMES = ("timestamp", "receipt_watermark")
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as JSON for the webhook inbox (without `raw`: nothing above reads it)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "raw"}
+        for name in self._TIMES:
+            data[name] = data[name].isoformat() if data[name] else None
+        data["receipt_message_ids"] = list(self.receipt_message_ids)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InboundEvent:
+        values = dict(data)
+        for name in cls._TIMES:
+            values[name] = dt.datetime.fromisoformat(values[name]) if values.get(name) else None
+        values["receipt_message_ids"] = tuple(values.get("receipt_message_ids") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ fails in the middle of a delivery.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,10 +15,13 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
 
 from conversations import services
-from conversations.models import Customer, Interaction, Message, PendingReceipt, ProcessedEvent
+from conversations.models import Customer, Interaction, Message, PendingReceipt
 from conversations.realtime import interaction_group
+from integrations import ingest
+from integrations.models import InboxEvent
 from scenarios.models import ScenarioRun
 from tests.integrations.webhook_support import fixture_body, json_body, post_webhook, webhook_account
 from tests.scenarios.conftest import make_entry
@@ -57,9 +61,10 @@ def test_nothing_reaches_the_engine_before_the_transaction_commits(client, djang
     account = webhook_account("telegram")
     make_entry(WAIT_A_WHILE, account=account)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert post_webhook(client, account, telegram_update(11, text="hi")).status_code == 200
-    assert callbacks  # the hand-off waits for the commit
-    assert not ScenarioRun.objects.exists()
+        assert post_webhook(client, account, telegram_update(11, text="hi"), commit=False).status_code == 200
+    assert callbacks  # the processor is woken by the commit
+    assert InboxEvent.objects.filter(processed_at__isnull=True).count() == 1  # acknowledged, durable
+    assert not Message.objects.exists() and not ScenarioRun.objects.exists()
 
 
 def test_a_customer_who_unfollows_ends_the_chat_and_a_new_one_starts_when_they_return(
@@ -186,28 +191,53 @@ def test_hostile_values_are_cleaned_or_refused_never_a_server_error(client, mess
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_failure_mid_delivery_answers_503_stores_nothing_and_the_retry_succeeds(require_postgres):
-    """A real error raised by PostgreSQL while the message row is written (a trigger)."""
+def test_a_database_failure_at_the_ack_answers_503_stores_nothing_and_the_retry_succeeds(require_postgres):
+    """A real error raised by PostgreSQL while the inbox row is written (a trigger)."""
     account = webhook_account("viber")
     body = fixture_body("viber", "text__basic")
+    with failing_inserts("integrations_inboxevent"):
+        assert post_webhook(Client(), account, body).status_code == 503
+        assert not InboxEvent.objects.exists() and not Customer.objects.exists()
+    assert post_webhook(Client(), account, body).status_code == 200  # the platform's retry
+    assert Message.objects.filter(account=account).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_ack_loses_nothing_the_processor_retries(require_postgres):
+    """Acknowledged, then processing fails (the message insert raises): the inbox row stays
+    unprocessed with its error, and a later run of the processor stores the message once."""
+    account = webhook_account("viber")
+    body = fixture_body("viber", "text__basic")
+    with failing_inserts("conversations_message"):
+        assert post_webhook(Client(), account, body).status_code == 200  # durable: in the inbox
+        row = InboxEvent.objects.get(account=account)
+        assert row.processed_at is None and row.attempts == 1 and "disk full" in row.last_error
+        assert not Message.objects.exists()
+    assert ingest.process_pending() == 0  # backing off: not due yet
+    InboxEvent.objects.update(next_attempt_at=timezone.now())
+    assert ingest.process_pending() == 1  # as beat's sweeper runs it
+    assert Message.objects.filter(account=account).count() == 1
+    assert post_webhook(Client(), account, body).status_code == 200  # a replay changes nothing
+    assert Message.objects.filter(account=account).count() == 1
+
+
+@contextlib.contextmanager
+def failing_inserts(table: str):
+    """Every INSERT into `table` raises in PostgreSQL, as a full disk would."""
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE FUNCTION hooks_test_fail() RETURNS trigger AS $$ BEGIN "
             "RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql"
         )
         cursor.execute(
-            "CREATE TRIGGER hooks_test_fail BEFORE INSERT ON conversations_message "
-            "FOR EACH ROW EXECUTE FUNCTION hooks_test_fail()"
+            f"CREATE TRIGGER hooks_test_fail BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION hooks_test_fail()"
         )
     try:
-        assert post_webhook(Client(), account, body).status_code == 503
-        assert not ProcessedEvent.objects.exists() and not Customer.objects.exists()
+        yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER hooks_test_fail ON conversations_message")
+            cursor.execute(f"DROP TRIGGER hooks_test_fail ON {table}")
             cursor.execute("DROP FUNCTION hooks_test_fail()")
-    assert post_webhook(Client(), account, body).status_code == 200  # the platform's retry
-    assert list(Message.objects.values_list("text", flat=True)) == ["Hello"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -21,8 +21,10 @@ def test_an_ingested_chat_reads_as_a_transcript_in_the_admin(admin_client):
     transcript = page.content.decode()
     assert "first" in transcript and "third" in transcript and "second" not in transcript  # one customer's chat
 
-    for model in ("customer", "interaction", "message", "processedevent", "pendingreceipt"):
+    for model in ("customer", "interaction", "message", "pendingreceipt"):
         assert admin_client.get(f"/admin/conversations/{model}/").status_code == 200, model
+    inbox = admin_client.get("/admin/integrations/inboxevent/", {"processed_at__isnull": "False"})
+    assert inbox.status_code == 200 and "m_Batch1" in inbox.content.decode()  # the webhook inbox, processed
     customer = Customer.objects.get(external_id="7000000000000001")
     assert admin_client.get(f"/admin/conversations/customer/{customer.pk}/change/").status_code == 200
     message = Message.objects.first()

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from conversations.models import Customer, Interaction, Message, ProcessedEvent
+from conversations.models import Customer, Interaction, Message
+from integrations.models import InboxEvent
 from tests.integrations.webhook_support import MESSENGERS, fixture_body, post_webhook, webhook_account
 
 TEXT_FIXTURE = {
@@ -57,7 +58,7 @@ def test_fifty_concurrent_identical_deliveries_store_one(require_postgres, messe
 
     assert statuses == [200] * 50
     assert Message.objects.filter(account=account).count() == EXPECTED_MESSAGES[messenger]
-    assert ProcessedEvent.objects.filter(account=account).count() == EXPECTED_MESSAGES[messenger]
+    assert InboxEvent.objects.filter(account=account).count() == EXPECTED_MESSAGES[messenger]
     customers = Customer.objects.filter(account=account)
     assert Interaction.objects.filter(status="open").count() == customers.count() >= 1
 

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import jwt
+from django.test import TestCase
 
-from conversations.models import Customer, Interaction, Message, ProcessedEvent
-from integrations.models import IntegrationAccount
+from conversations.models import Customer, Interaction, Message
+from integrations.models import InboxEvent, IntegrationAccount
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FACEBOOK_PAGE_ID = "1000000000001"
@@ -88,13 +89,23 @@ def webhook_path(account: IntegrationAccount, *, status: bool = False) -> str:
     return account.webhook_path + ("status/" if status else "")
 
 
-def post_webhook(client, account, body: bytes, *, signed: bool = True, status: bool | None = None, **headers):
-    """POST `body` to the account's webhook as the platform would (test client)."""
+def post_webhook(
+    client, account, body: bytes, *, signed: bool = True, status: bool | None = None, commit: bool = True, **headers
+):
+    """POST `body` to the account's webhook as the platform would (test client).
+
+    `commit`: inside a test's transaction, run the after-commit work (the inbox processor) as
+    a real commit would; False leaves it for the test to look at.
+    """
     if status is None:  # Vonage status callbacks go to their own URL
         status = account.messenger == "nexmo" and b'"status"' in body and b'"message_type"' not in body
     if signed:
         headers = {**signature_headers(account, body), **headers}
-    return client.post(webhook_path(account, status=status), data=body, content_type="application/json", **headers)
+    path = webhook_path(account, status=status)
+    if not commit:
+        return client.post(path, data=body, content_type="application/json", **headers)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(path, data=body, content_type="application/json", **headers)
 
 
 def stored_counts() -> dict[str, int]:
@@ -102,7 +113,7 @@ def stored_counts() -> dict[str, int]:
         "messages": Message.objects.count(),
         "customers": Customer.objects.count(),
         "interactions": Interaction.objects.count(),
-        "events": ProcessedEvent.objects.count(),
+        "events": InboxEvent.objects.count(),
     }
 
 
@@ -113,7 +124,7 @@ def snapshot() -> list[tuple]:
         "id", "external_id", "display_name", "first_name", "unreachable_at"
     )
     interactions = Interaction.objects.order_by("id").values_list("id", "status", "closed_reason")
-    events = ProcessedEvent.objects.order_by("id").values_list("id", "event_id")
+    events = InboxEvent.objects.order_by("id").values_list("id", "event_id")
     return [tuple(messages), tuple(customers), tuple(interactions), tuple(events)]
 
 
