@@ -169,6 +169,7 @@ def snapshot(*, agent_user) -> dict:
             "state": agent.state,
             "state_label": agent.get_state_display(),
             "reason": agent.not_ready_reason.name if agent.not_ready_reason else "",
+            "reason_id": agent.not_ready_reason_id,
             "pending_not_ready": agent.pending_not_ready,
             "state_since": _iso(agent.state_since),
             "capacity": agent.capacity,
