@@ -52,12 +52,18 @@ def desktop(request):
         "username": request.user.get_username(),
         "historyUrl": reverse("agentdesk:history-search"),
     }
-    return render(request, "agentdesk/desktop.html", {"config": config})
+    from integrations.models import IntegrationAccount
+
+    messengers = IntegrationAccount._meta.get_field("messenger").choices
+    return render(request, "agentdesk/desktop.html", {"config": config, "messengers": messengers})
 
 
 @staff_member_required(login_url="/agent/login/")
 def supervisor(request):
-    return render(request, "agentdesk/supervisor.html")
+    from integrations.models import IntegrationAccount
+
+    messengers = IntegrationAccount._meta.get_field("messenger").choices
+    return render(request, "agentdesk/supervisor.html", {"messengers": messengers})
 
 
 @staff_member_required(login_url="/agent/login/")
@@ -124,3 +130,10 @@ def history_add_note(request, interaction_id: int):
     except notes.NoteRefused as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"note": notes.serialize_note(note)}, status=201)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page, the admin's and the simulator's included."""
+    from django.templatetags.static import static
+
+    return redirect(static("agentdesk/favicon.svg"), permanent=True)
