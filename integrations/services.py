@@ -85,6 +85,15 @@ def account_set_webhook(*, account: IntegrationAccount) -> Outcome:
         return Outcome(ok=False, message=f"Set Webhook failed: {exc.text}", info=hint)
     _record_webhook(account, ok=True, message=status.message, url=url)
     logger.info("set_webhook ok", extra={"account": str(account.pk), "messenger": account.messenger})
+    if account.messenger == Messenger.NEXMO:
+        # One sentence naming each URL once (the status and the paste hint would repeat them).
+        from integrations.providers.nexmo.api import status_url
+
+        return Outcome(
+            ok=True,
+            message=f"Webhook set to {url} (Inbound URL) and {status_url(url)} (Status URL); the Vonage "
+            "dashboard shows them under Applications > Edit > Messages.",
+        )
     return Outcome(ok=True, message=f"Webhook set to {url}: {status.message}.", info=hint)
 
 
