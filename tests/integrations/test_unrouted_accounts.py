@@ -26,9 +26,12 @@ def test_the_list_the_page_and_a_system_check_flag_an_account_on_no_entry(admin_
     assert listing.count("On no scenario entry") == 2 and "Main entry" in listing
     page = admin_client.get(reverse("admin:integrations_integrationaccount_change", args=[lonely.pk]))
     assert "On no scenario entry: its customers get no answer." in page.content.decode()
-    assert "On no scenario entry" not in admin_client.get(
-        reverse("admin:integrations_integrationaccount_change", args=[served.pk])
-    ).content.decode()
+    assert (
+        "On no scenario entry"
+        not in admin_client.get(
+            reverse("admin:integrations_integrationaccount_change", args=[served.pk])
+        ).content.decode()
+    )
 
     warnings = checks.run_checks(tags=[checks.Tags.database], databases=["default"])
     flagged = [w for w in warnings if w.id == "integrations.W001"]
