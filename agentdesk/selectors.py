@@ -121,6 +121,7 @@ def _chat(assignment: ChatAssignment) -> dict:
         "first_message": first.text if first else "",
         "last_inbound_at": _iso(last_in.created_at) if last_in else None,
         "unread": unread,
+        "last_read_message_id": assignment.last_read_message_id,
         "offered_at": _iso(assignment.offered_at),
         "offer_deadline": _iso(assignment.offer_deadline),
         "accepted_at": _iso(assignment.accepted_at),

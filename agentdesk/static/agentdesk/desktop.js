@@ -19,7 +19,7 @@ const desk = {
   messages: new Map(), // interaction id -> Map(message id -> message)
   notes: new Map(), // interaction id -> Map(note id -> note)
   lastIds: {}, // interaction id -> last message id seen
-  localUnread: new Map(),
+  readUpTo: new Map(), // interaction id -> last message id this desktop marked read
   offersSeen: new Set(),
   notifications: [], // for operators and tests: what was shown, newest last
   ringing: false,
@@ -136,13 +136,13 @@ const ACTION_LABELS = {
 function applySnapshot(snap) {
   const firstSnapshot = desk.snapshot === null;
   desk.snapshot = snap;
-  desk.localUnread.clear();
   const readable = new Set(liveChats().map((c) => c.interaction_id));
   for (const id of [...desk.messages.keys()]) {
     if (!readable.has(id)) {
       desk.messages.delete(id);
       desk.notes.delete(id);
       delete desk.lastIds[id];
+      desk.readUpTo.delete(id);
       if (!firstSnapshot) dropDraft(id);
     }
   }
@@ -172,11 +172,7 @@ function addMessage(message) {
   known.set(message.id, message); // a repeat only updates the status
   desk.lastIds[id] = Math.max(desk.lastIds[id] || 0, message.id);
   if (isNew && message.direction === "in") {
-    if (id === desk.selected && document.visibilityState !== "hidden") {
-      desk.socket.send("read", { interaction_id: id, message_id: message.id });
-    } else {
-      desk.localUnread.set(id, (desk.localUnread.get(id) || 0) + 1);
-    }
+    if (id === desk.selected && document.visibilityState !== "hidden") markRead(id);
     const recent = Date.now() - Date.parse(message.created_at) < NOTIFY_RECENT_MS;
     if (recent) {
       const chat = chatById(id);
@@ -195,6 +191,23 @@ function addNote(note) {
     renderTranscript();
     renderNotes();
   }
+}
+
+// Unread: inbound messages after the last one read (by the server's record or this desktop).
+function unreadOf(chat) {
+  const msgs = desk.messages.get(chat.interaction_id);
+  if (!msgs || !msgs.size) return chat.unread;
+  const upTo = Math.max(chat.last_read_message_id || 0, desk.readUpTo.get(chat.interaction_id) || 0);
+  let count = 0;
+  for (const m of msgs.values()) if (m.direction === "in" && m.id > upTo) count += 1;
+  return count;
+}
+
+function markRead(id) {
+  const last = desk.lastIds[id];
+  if (!last || (desk.readUpTo.get(id) || 0) >= last) return;
+  desk.readUpTo.set(id, last);
+  desk.socket.send("read", { interaction_id: id, message_id: last });
 }
 
 function syncPayload() {
@@ -226,7 +239,7 @@ function unreadTotal() {
   let total = 0;
   for (const chat of liveChats()) {
     if (chat.interaction_id === desk.selected && !away()) continue;
-    total += chat.unread + (desk.localUnread.get(chat.interaction_id) || 0);
+    total += unreadOf(chat);
   }
   return total;
 }
@@ -285,8 +298,9 @@ function stateValue(agent) {
 
 function renderState() {
   const { agent, reasons } = desk.snapshot;
-  const label = agent.reason ? `${agent.state_label} (${agent.reason})` : agent.state_label;
-  $("state-label").textContent = agent.pending_not_ready ? `${label}, Not Ready after chats` : label;
+  const reason = agent.reason ? `${agent.state_label} (${agent.reason})` : agent.state_label;
+  const label = agent.pending_not_ready ? `${reason}, Not Ready after chats` : reason;
+  $("state-label").textContent = label;
   $("state-label").dataset.state = agent.state;
   const select = $("state-select");
   if (document.activeElement === select) return; // do not rebuild under the agent's hand
@@ -366,7 +380,7 @@ function renderChatList() {
     button.append(el("span", { cls: "chat-messenger muted", text: chat.messenger_label }));
     if (chat.status === "wrap_up") button.append(el("span", { cls: "chat-wrap", text: "wrap-up" }));
     else if (chat.accepted_at) button.append(el("span", { cls: "session-timer muted", attrs: { "data-since": chat.accepted_at } }));
-    const unread = chat.interaction_id === desk.selected ? 0 : chat.unread + (desk.localUnread.get(chat.interaction_id) || 0);
+    const unread = chat.interaction_id === desk.selected ? 0 : unreadOf(chat);
     if (unread) button.append(el("span", { cls: "unread", text: unread, attrs: { "aria-label": `${unread} unread` } }));
     const wait = replyWaitSeconds(chat);
     if (wait !== null) {
@@ -384,11 +398,7 @@ function renderChatList() {
 function selectChat(id) {
   saveDraft();
   desk.selected = id;
-  desk.localUnread.delete(id);
-  const last = desk.lastIds[id];
-  if (last) desk.socket.send("read", { interaction_id: id, message_id: last });
-  const chat = chatById(id);
-  if (chat) chat.unread = 0;
+  markRead(id);
   $("history").replaceChildren();
   delete $("transcript").dataset.rendered;
   pastView.close();
@@ -725,13 +735,8 @@ document.addEventListener("keydown", (event) => {
 
 function seen() {
   if (document.visibilityState !== "visible" || !desk.selected) return renderTitle();
-  const last = desk.lastIds[desk.selected];
-  if (desk.localUnread.get(desk.selected) && last) {
-    desk.socket.send("read", { interaction_id: desk.selected, message_id: last });
-    desk.localUnread.delete(desk.selected);
-    renderChatList();
-  }
-  renderTitle();
+  markRead(desk.selected);
+  renderChatList();
 }
 document.addEventListener("visibilitychange", seen);
 window.addEventListener("focus", seen);
