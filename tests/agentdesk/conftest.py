@@ -185,12 +185,14 @@ def axe_script():
 def assert_accessible(page, axe_script, what: str) -> None:
     """axe-core finds no serious or critical violation on the page as it is now."""
     page.add_script_tag(path=str(axe_script))
-    violations = page.evaluate(
+    checked, violations = page.evaluate(
         """async () => {
-            const result = await axe.run(document, {resultTypes: ["violations"]});
-            return result.violations
+            const result = await axe.run(document);
+            const bad = result.violations
                 .filter((v) => v.impact === "serious" || v.impact === "critical")
                 .map((v) => `${v.impact} ${v.id}: ${v.help} -> ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+            return [result.passes.length, bad];
         }"""
     )
+    assert checked > 10, f"axe-core checked almost nothing on {what}"
     assert violations == [], f"axe-core on {what}:\n" + "\n".join(violations)

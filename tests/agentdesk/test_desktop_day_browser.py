@@ -323,3 +323,113 @@ def test_notifications_ringing_shortcuts_and_nothing_lost_across_reconnects(cont
         expect(page.locator("#notice")).to_contain_text("You are logged out")
     finally:
         context.close()
+
+
+@pytest.fixture
+def demo_center(require_postgres, redis_url, live_daphne, transactional_db, settings, monkeypatch):
+    """`make run`'s demo data on a live server: five messengers, Mobile Chat, Alice and Bob."""
+    import importlib
+
+    from django.apps import apps
+    from django.core.management import call_command
+
+    from scenarios.models import Scenario
+    from tests.agentdesk.conftest import PASSWORD
+
+    settings.PUBLIC_BASE_URL = live_daphne.url
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    if not Scenario.objects.filter(name="Mobile Chat").exists():
+        importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
+    with open("/dev/null", "w") as quiet:
+        call_command("load_demo", stdout=quiet)
+    return live_daphne.url
+
+
+def test_greetings_per_messenger_supervisor_notes_admin_flag_and_accessibility(demo_center, browser, axe_script):
+    from django.contrib.auth import get_user_model
+
+    from integrations.models import IntegrationAccount
+    from simulator.demo import demo_account
+    from tests.agentdesk.conftest import PASSWORD
+
+    url = demo_center
+    alice_context, bob_context, boss_context = (browser.new_context() for _ in range(3))
+    alice, bob, boss = (c.new_page() for c in (alice_context, bob_context, boss_context))
+    try:
+        log_in(alice, url, "agent1")
+        log_in(bob, url, "agent2")
+        go_ready(alice)
+
+        # The greeting uses the name the platform gave (LINE's through its profile API);
+        # Vonage SMS gives none. The customer is told who they are being connected to.
+        expected = {
+            "line": "Hello Kim Park! Thank you for contacting us.",
+            "viber": "Hello Lee Moon! Thank you for contacting us.",
+            "nexmo": "Hello! Thank you for contacting us.",
+        }
+        names = {"line": "Kim Park", "viber": "Lee Moon", "nexmo": "Sam Vo"}
+        for platform, name in names.items():
+            send_text(url, demo_account(platform), "c1", f"A question on {platform}", name=name)
+            got = wait_for_replies(url, demo_account(platform), "c1", count=3)
+            assert got[0] == expected[platform], platform
+            assert got[2] == "We are connecting you to Alice.", platform
+        expect(alice.locator(".offer")).to_have_count(3)
+
+        # Alice rejects the LINE chat: it goes to Bob, and the customer is told so.
+        go_ready(bob)
+        alice.locator(".offer", has_text="LINE").locator(".reject").click()
+        expect(bob.locator(".offer")).to_contain_text("LINE")
+        assert wait_for_replies(url, demo_account("line"), "c1", count=4)[3] == "We are connecting you to Bob."
+        for offer in ("Viber", "Vonage"):
+            alice.locator(".offer", has_text=offer).locator(".accept").click()
+        expect(alice.locator(".chat-item")).to_have_count(2)
+
+        # A supervisor finds the Viber chat by a word, reads it and adds a private note;
+        # Alice sees the note at once, the customer never.
+        get_user_model().objects.create_user("boss", password=PASSWORD, is_staff=True, is_superuser=True)
+        boss.goto(f"{url}/agent/login/")
+        boss.fill("#id_username", "boss")
+        boss.fill("#id_password", PASSWORD)
+        boss.click("#login-button")
+        boss.wait_for_url(f"{url}/agent/supervisor/")
+        boss.fill("#history-q", "question on viber")
+        boss.click("#history-search")
+        result = boss.locator("#history-results .result")
+        expect(result).to_have_count(1)
+        expect(result).to_contain_text("Lee Moon")
+        result.click()
+        expect(boss.locator("#past-view .msg-in .msg-text")).to_have_text(["A question on viber"])
+        boss.fill("#past-note", "Offer the loyalty discount")
+        boss.click("#past-view .past-note-form button")
+        expect(boss.locator("#past-view .note .note-text")).to_have_text(["Offer the loyalty discount"])
+        assert_accessible(boss, axe_script, "the supervisor page")
+        chat_item(alice, "Lee Moon").click()
+        expect(alice.locator("#transcript .note .note-text")).to_have_text(["Offer the loyalty discount"])
+        expect(alice.locator("#transcript .note .msg-sender")).to_have_text(["boss"])
+        assert not any("loyalty" in (m["text"] or "") for m in chat(url, demo_account("viber"), "c1"))
+        # Bob, who never had the Viber chat, does not find it.
+        bob.fill("#history-q", "question on viber")
+        bob.click("#history-search")
+        expect(bob.locator("#history-results")).to_contain_text("No conversation found.")
+        assert_accessible(alice, axe_script, "the desktop with an offer and chats")
+
+        # The admin flags an account that is on no scenario entry.
+        IntegrationAccount.objects.create(
+            messenger="telegram", name="Forgotten bot", access_token="1:x", username="fbot"
+        )
+        boss.goto(f"{url}/admin/integrations/integrationaccount/")
+        row = boss.locator("#result_list tr", has_text="Forgotten bot")
+        expect(row).to_contain_text("On no scenario entry: its customers get no answer.")
+        expect(boss.locator("#result_list tr", has_text="Acme LINE")).to_contain_text("Mobile Chat")
+
+        # The browser's favicon request is answered.
+        icon = boss.request.get(f"{url}/favicon.ico")
+        assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
+
+        # The simulator's customer page passes axe-core too.
+        boss.goto(f"{url}/simulator/")
+        expect(boss.locator("#text")).to_be_visible()
+        assert_accessible(boss, axe_script, "the simulator page")
+    finally:
+        for context in (alice_context, bob_context, boss_context):
+            context.close()
