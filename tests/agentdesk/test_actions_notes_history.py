@@ -1,5 +1,9 @@
 """Desktop actions applied once per request id, errors always answered, private notes and
-history search limited to who may read them (issues 12 and 15)."""
+history search limited to who may read them (issues 12 and 15).
+
+Named to sort before the browser tests: their session-wide Playwright loop would block
+async_to_sync in this thread.
+"""
 
 import pytest
 from asgiref.sync import async_to_sync
