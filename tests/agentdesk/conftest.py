@@ -150,6 +150,22 @@ def contact_center(require_postgres, redis_url, live_daphne, desk_tx, settings):
     return {"url": live_daphne.url, "bot": bot, "account": account, "service": service, "agents": (agent1, agent2)}
 
 
+@pytest.fixture
+def demo_center(require_postgres, redis_url, live_daphne, transactional_db, settings, monkeypatch):
+    """`make run`'s demo data on a live server: five messengers, Mobile Chat, Alice and Bob."""
+    from django.core.management import call_command
+
+    from scenarios.models import Scenario
+
+    settings.PUBLIC_BASE_URL = live_daphne.url
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    if not Scenario.objects.filter(name="Mobile Chat").exists():
+        importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
+    with open("/dev/null", "w") as quiet:
+        call_command("load_demo", stdout=quiet)
+    return live_daphne.url
+
+
 def log_in(page, url, username, *, state="Not Ready"):
     from playwright.sync_api import expect
 

@@ -325,26 +325,6 @@ def test_notifications_ringing_shortcuts_and_nothing_lost_across_reconnects(cont
         context.close()
 
 
-@pytest.fixture
-def demo_center(require_postgres, redis_url, live_daphne, transactional_db, settings, monkeypatch):
-    """`make run`'s demo data on a live server: five messengers, Mobile Chat, Alice and Bob."""
-    import importlib
-
-    from django.apps import apps
-    from django.core.management import call_command
-
-    from scenarios.models import Scenario
-    from tests.agentdesk.conftest import PASSWORD
-
-    settings.PUBLIC_BASE_URL = live_daphne.url
-    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    if not Scenario.objects.filter(name="Mobile Chat").exists():
-        importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
-    with open("/dev/null", "w") as quiet:
-        call_command("load_demo", stdout=quiet)
-    return live_daphne.url
-
-
 def test_greetings_per_messenger_supervisor_notes_admin_flag_and_accessibility(demo_center, browser, axe_script):
     from django.contrib.auth import get_user_model
 

@@ -379,12 +379,12 @@ function renderChatList() {
     button.append(el("span", { cls: "chat-name", text: chat.customer.name }));
     button.append(el("span", { cls: "chat-messenger muted", text: chat.messenger_label }));
     if (chat.status === "wrap_up") button.append(el("span", { cls: "chat-wrap", text: "wrap-up" }));
-    else if (chat.accepted_at) button.append(el("span", { cls: "session-timer muted", attrs: { "data-since": chat.accepted_at } }));
+    else if (chat.accepted_at) button.append(el("span", { cls: "session-timer muted", attrs: { "data-since": chat.accepted_at, title: "Chat time" } }));
     const unread = chat.interaction_id === desk.selected ? 0 : unreadOf(chat);
     if (unread) button.append(el("span", { cls: "unread", text: unread, attrs: { "aria-label": `${unread} unread` } }));
     const wait = replyWaitSeconds(chat);
     if (wait !== null) {
-      const timer = el("span", { cls: "reply-timer", text: clock(wait) });
+      const timer = el("span", { cls: "reply-timer", text: clock(wait), attrs: { title: "Waiting for your reply" } });
       timer.classList.toggle("late", wait >= REPLY_LATE_SECONDS);
       button.append(timer);
     }
@@ -500,6 +500,12 @@ function renderWrapUp(chat) {
   fillSelect($("disposition"), chat.dispositions.map((d) => [d.id, d.name]), String(chat.disposition_id || ""));
   if (!$("notes").dataset.touched) $("notes").value = chat.notes;
   $("wrapup-done").hidden = chat.status !== "wrap_up";
+  // Folded while chatting (it is there for an early disposition), open once the chat ended.
+  const phase = `${chat.interaction_id}:${chat.status}`;
+  if ($("wrapup-details").dataset.phase !== phase) {
+    $("wrapup-details").dataset.phase = phase;
+    $("wrapup-details").open = chat.status === "wrap_up";
+  }
   $("acw-timer").dataset.deadline = chat.status === "wrap_up" ? chat.acw_deadline || "" : "";
 }
 
@@ -567,7 +573,7 @@ function tick() {
       continue;
     }
     if (!timer) {
-      timer = el("span", { cls: "reply-timer" });
+      timer = el("span", { cls: "reply-timer", attrs: { title: "Waiting for your reply" } });
       button.append(timer);
     }
     timer.textContent = clock(wait);
