@@ -402,6 +402,14 @@ def test_greetings_per_messenger_supervisor_notes_admin_flag_and_accessibility(d
         expect(row).to_contain_text("On no scenario entry: its customers get no answer.")
         expect(boss.locator("#result_list tr", has_text="Acme LINE")).to_contain_text("Mobile Chat")
 
+        # Vonage's Set Webhook names each of its two URLs once.
+        vonage = IntegrationAccount.objects.get(messenger="nexmo")
+        boss.goto(f"{url}/admin/integrations/integrationaccount/{vonage.pk}/change/")
+        boss.click("button:has-text('Set Webhook')")
+        said = boss.locator(".messagelist").inner_text()
+        inbound = f"{url}/webhooks/nexmo/{vonage.pk}/"
+        assert f"{inbound} (Inbound URL)" in said and said.count(f"{inbound}status/") == 1, said
+
         # The browser's favicon request is answered.
         icon = boss.request.get(f"{url}/favicon.ico")
         assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
