@@ -314,6 +314,21 @@ def test_notifications_ringing_shortcuts_and_nothing_lost_across_reconnects(cont
         assert HandledRequest.objects.filter(action="send").count() == 1
         expect(page.locator("#transcript .msg-out .msg-text", has_text="Only once, please")).to_have_count(1)
 
+        # Written while offline, then the page reloaded: the reply still goes out, once.
+        net["cut"] = True
+        for route in net["routes"]:
+            route.close()
+        expect(page.locator("#connection")).to_contain_text("reconnecting")
+        page.fill("#composer", "Written offline")
+        page.press("#composer", "Enter")
+        expect(page.locator("#notice")).to_contain_text("Not connected")
+        page.reload()
+        net["cut"] = False
+        expect(page.locator("#connection")).to_have_text("Connected", timeout=30_000)
+        page.wait_for_function("agentDesk.socket.pending.size === 0")
+        wait_until(lambda: Message.objects.filter(text="Written offline").exists(), "the offline reply")
+        assert Message.objects.filter(text="Written offline").count() == 1
+
         # A supervisor logs the agent out: the desktop says so and stops reconnecting.
         from agentdesk import services
 

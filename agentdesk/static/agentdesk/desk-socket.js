@@ -8,6 +8,16 @@
 
 // Reads: repeating them is harmless and they are not kept pending.
 const READS = new Set(["ping", "sync", "read", "history"]);
+// Unanswered actions also outlive a reload of the page (per tab).
+const PENDING_KEY = "agentdesk.pending";
+
+function loadPending() {
+  try {
+    return new Map(JSON.parse(sessionStorage.getItem(PENDING_KEY) || "[]"));
+  } catch {
+    return new Map();
+  }
+}
 
 function pageId() {
   if (window.crypto?.randomUUID) return window.crypto.randomUUID().slice(0, 13);
@@ -25,7 +35,7 @@ export class DeskSocket {
     this.retryMs = 500;
     this.page = pageId();
     this.requestSeq = 0;
-    this.pending = new Map(); // request id -> frame, in the order sent
+    this.pending = loadPending(); // request id -> frame, in the order sent
     this.heartbeat = null;
     this.stopped = false;
   }
@@ -62,6 +72,7 @@ export class DeskSocket {
       if ((frame.type === "ack" || frame.type === "error") && frame.request_id) {
         const sent = this.pending.get(frame.request_id);
         this.pending.delete(frame.request_id);
+        this.savePending();
         if (sent && frame.type === "error") frame.action = frame.action || sent.action;
       }
       this.onFrame(frame);
@@ -86,9 +97,20 @@ export class DeskSocket {
   send(action, fields = {}) {
     const requestId = `${this.page}-${++this.requestSeq}`;
     const frame = { action, request_id: requestId, ...fields };
-    if (!READS.has(action)) this.pending.set(requestId, frame);
+    if (!READS.has(action)) {
+      this.pending.set(requestId, frame);
+      this.savePending();
+    }
     if (this.connected) this.ws.send(JSON.stringify(frame));
     return { requestId, sent: this.connected };
+  }
+
+  savePending() {
+    try {
+      sessionStorage.setItem(PENDING_KEY, JSON.stringify([...this.pending]));
+    } catch {
+      /* storage unavailable: pending actions live as long as the page */
+    }
   }
 
   // Drops the connection as a network failure would; the socket comes back by itself.
