@@ -7,7 +7,11 @@ PORT ?= 8000
 
 export PORT
 
-.PHONY: run test lint format setup worker beat bench demo clean
+.PHONY: run test lint format setup axe worker beat bench demo clean
+
+# axe-core (npm) for the browser tests' accessibility checks, in git-ignored var/axe.
+AXE_VERSION := 4.10.3
+AXE := var/axe/node_modules/axe-core/axe.min.js
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +20,13 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+$(AXE):
+	@if command -v npm >/dev/null; then \
+		mkdir -p var/axe && npm install --silent --no-audit --no-fund --prefix var/axe axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility checks will skip (CI=true fails them)"; fi
+
+axe: $(AXE)
 
 # Embedded defaults: SQLite, in-memory channel layer, eager Celery, the simulator.
 run: export DEBUG ?= true
@@ -48,7 +59,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup lint
+test: setup lint axe
 	./scripts/run-tests.sh $(PYTEST_ARGS)
 
 # The production shape: REDIS_URL and DATABASE_URL must be set.

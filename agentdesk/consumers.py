@@ -2,8 +2,11 @@
 
 Client frames: {"action": ..., "request_id": ..., ...}. Server frames: "snapshot" (state and
 chats), "message" (one transcript row, sent again when its status changes), "transcript"
-(an earlier interaction), "ack"/"error" for a request, "notice". The desktop keeps the last
-message id per chat and asks for "sync" after every (re)connect, so nothing is missed.
+(an earlier interaction), "note" (a private note), "ack"/"error" for a request, "notice".
+The desktop keeps the last message id per chat and asks for "sync" after every (re)connect,
+so nothing is missed. Every action is answered by an "ack" or an "error" frame; the desktop
+re-sends unanswered actions after a reconnect and `requests.apply_once` applies each request
+id once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from agentdesk import selectors, services, states
+from agentdesk import notes, requests, selectors, services, states
 from agentdesk.models import Agent
 from contactcenter import scheduling
 from conversations.models import Interaction
@@ -40,6 +43,7 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(agent_group(user.pk), self.channel_name)
         await self.accept()
         await database_sync_to_async(states.socket_opened)(user_id=user.pk)
+        await database_sync_to_async(requests.forget_old)(agent_user=user)
         await self.send_snapshot()
 
     async def disconnect(self, code):
@@ -57,29 +61,38 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
+            await self.send_json({"type": "error", "error": "bad_request", "message": "A frame must be an object."})
             return
         action = content.get("action")
         request_id = content.get("request_id")
         handler = ACTIONS.get(action)
+        error = {"type": "error", "request_id": request_id, "action": action}
         if handler is None:
-            await self.send_json({"type": "error", "request_id": request_id, "error": "unknown_action"})
+            await self.send_json({**error, "error": "unknown_action", "message": f"Unknown action {action!r}."})
             return
         try:
-            result = await database_sync_to_async(handler)(self.user, content)
-        except services.DeskError as exc:
-            await self.send_json({"type": "error", "request_id": request_id, "error": exc.code, "message": str(exc)})
+            applied, result = await database_sync_to_async(requests.apply_once)(
+                agent_user=self.user, action=action, request_id=request_id, handler=handler, content=content
+            )
+        except (services.DeskError, notes.NoteRefused) as exc:
+            await self.send_json({**error, "error": exc.code, "message": str(exc)})
             return
         except (TypeError, ValueError, OverflowError) as exc:
+            await self.send_json({**error, "error": "bad_request", "message": str(exc)})
+            return
+        except Exception:
+            # Never a silent close: the agent sees that this action failed and may retry.
+            logger.exception("desktop action %s failed", action, extra={"user": self.user.pk})
             await self.send_json(
-                {"type": "error", "request_id": request_id, "error": "bad_request", "message": str(exc)}
+                {**error, "error": "server_error", "message": "The server could not do that; please try again."}
             )
             return
-        for frame in result or []:
+        for frame in result:
             if frame["type"] == "snapshot":
                 await self.watch(frame)
             await self.send_json(frame)
         if action != "ping":
-            await self.send_json({"type": "ack", "request_id": request_id, "action": action})
+            await self.send_json({"type": "ack", "request_id": request_id, "action": action, "repeat": not applied})
 
     # --- Group hints --------------------------------------------------------------------
 
@@ -95,6 +108,11 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
         )
         if frame is not None:
             await self.send_json({"type": "message", "message": frame})
+
+    async def note_added(self, event):
+        frame = await database_sync_to_async(notes.note_for)(user=self.user, note_id=event["note_id"])
+        if frame is not None:
+            await self.send_json({"type": "note", "note": frame})
 
     async def send_snapshot(self):
         snap = await database_sync_to_async(selectors.snapshot)(agent_user=self.user)
@@ -152,6 +170,7 @@ def _sync(user, content):
     last_ids = {int(k): int(v) for k, v in raw.items()}
     frames = [selectors.snapshot(agent_user=user)]
     frames += [{"type": "message", "message": m} for m in selectors.messages_after(agent_user=user, last_ids=last_ids)]
+    frames += [{"type": "note", "note": n} for n in notes.notes_of(selectors.readable_interaction_ids(user))]
     return frames
 
 
@@ -217,7 +236,15 @@ def _history(user, content):
     return [{"type": "transcript", **transcript}]
 
 
+def _note(user, content):
+    note = notes.add_note(
+        author=user, interaction_id=_int(content, "interaction_id"), text=str(content.get("text") or "")
+    )
+    return [{"type": "note", "note": notes.serialize_note(note)}]
+
+
 ACTIONS = {
+    "note": _note,
     "ping": _ping,
     "sync": _sync,
     "set_state": _set_state,

@@ -281,3 +281,36 @@ class CannedResponse(models.Model):
 
     def fill(self, *, first_name: str, last_name: str) -> str:
         return self.text.replace("%F", first_name).replace("%L", last_name)
+
+
+class PrivateNote(models.Model):
+    """A note inside a chat for agents and supervisors only: never sent to the customer."""
+
+    interaction = models.ForeignKey("conversations.Interaction", on_delete=models.CASCADE, related_name="private_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["interaction", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Note on interaction {self.interaction_id} by {self.author}"
+
+
+class HandledRequest(models.Model):
+    """A desktop action's request id, stored in the action's transaction: a re-sent action
+    (after a reconnect) finds its id here and is answered without being applied again."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=32)
+    handled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "request_id"], name="uniq_request_per_agent")]
+        indexes = [models.Index(fields=["handled_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.action} {self.request_id}"

@@ -10,5 +10,8 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("supervisor/", views.supervisor, name="supervisor"),
     path("supervisor/data/", views.supervisor_data, name="supervisor-data"),
+    path("history/", views.history_search, name="history-search"),
+    path("history/<int:interaction_id>/", views.history_transcript, name="history-transcript"),
+    path("history/<int:interaction_id>/notes/", views.history_add_note, name="history-add-note"),
     path("supervisor/agents/<int:agent_id>/force/", views.supervisor_force, name="supervisor-force"),
 ]

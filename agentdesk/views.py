@@ -5,14 +5,16 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from agentdesk import selectors, services, states
+from agentdesk import history, notes, selectors, services, states
 from agentdesk.models import Agent
+from integrations.models import Messenger
 
 
 def _is_agent(user) -> bool:
@@ -59,13 +61,14 @@ def desktop(request):
         "wsPath": "/ws/agent/",
         "heartbeatSeconds": states.heartbeat_interval(),
         "username": request.user.get_username(),
+        "historyUrl": reverse("agentdesk:history-search"),
     }
-    return render(request, "agentdesk/desktop.html", {"config": config})
+    return render(request, "agentdesk/desktop.html", {"config": config, "messengers": Messenger.choices})
 
 
 @staff_member_required(login_url="/agent/login/")
 def supervisor(request):
-    return render(request, "agentdesk/supervisor.html")
+    return render(request, "agentdesk/supervisor.html", {"messengers": Messenger.choices})
 
 
 @staff_member_required(login_url="/agent/login/")
@@ -87,3 +90,53 @@ def supervisor_force(request, agent_id: int):
     if request.headers.get("accept") == "application/json":
         return JsonResponse({"ok": True})
     return redirect(reverse("agentdesk:supervisor"))
+
+
+# --- Conversation history and private notes (agents: their own chats; supervisors: all) -----
+
+
+def _may_search(user) -> bool:
+    return user.is_staff or _is_agent(user)
+
+
+@login_required
+def history_search(request):
+    """Past conversations by a word, the customer, dates and messenger, as JSON."""
+    if not _may_search(request.user):
+        return HttpResponseForbidden("Agents and supervisors only.")
+    results = history.search(
+        user=request.user,
+        text=request.GET.get("q", ""),
+        messenger=request.GET.get("messenger", ""),
+        date_from=history.parse_date(request.GET.get("from", "")),
+        date_to=history.parse_date(request.GET.get("to", "")),
+    )
+    return JsonResponse({"results": results})
+
+
+@login_required
+def history_transcript(request, interaction_id: int):
+    if not _may_search(request.user):
+        return HttpResponseForbidden("Agents and supervisors only.")
+    transcript = history.transcript(user=request.user, interaction_id=interaction_id)
+    if transcript is None:
+        raise Http404("No such conversation among yours.")
+    return JsonResponse(transcript)
+
+
+@require_POST
+@login_required
+def history_add_note(request, interaction_id: int):
+    """A private note from the history view or the supervisor page (the desktop uses its socket)."""
+    if not _may_search(request.user):
+        return HttpResponseForbidden("Agents and supervisors only.")
+    try:
+        note = notes.add_note(author=request.user, interaction_id=interaction_id, text=request.POST.get("text", ""))
+    except notes.NoteRefused as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"note": notes.serialize_note(note)}, status=201)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page, the admin's and the simulator's included."""
+    return redirect(static("agentdesk/favicon.svg"), permanent=True)

@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from contactcenter.logging import mask_secret
-from integrations import services
+from integrations import services, unrouted
 from integrations.forms import FORMS, SECRET_FIELDS
 from integrations.models import InboxEvent, IntegrationAccount, Messenger
 from integrations.providers import get_provider
@@ -37,11 +37,13 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
         "name",
         "messenger",
         "enabled",
+        "scenario_entry_display",
         "webhook_url_display",
         "webhook_health_display",
         "last_test_display",
     ]
     list_filter = ["messenger", "enabled"]
+    list_select_related = ["assignment__entry"]
     search_fields = ["name", "username", "page_id", "application_id"]
     actions = ["test_connection_action", "set_webhook_action"]
     change_form_template = "admin/integrations/integrationaccount/change_form.html"
@@ -63,7 +65,13 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
         main = [name for name in form.Meta.fields if name != "api_base_url"]
         fieldsets = [(None, {"fields": (["messenger"] if obj else []) + main})]
         if obj is not None:
-            status = ["webhook_url_display", "credentials_display", "last_webhook_display", "last_test_display"]
+            status = [
+                "scenario_entry_display",
+                "webhook_url_display",
+                "credentials_display",
+                "last_webhook_display",
+                "last_test_display",
+            ]
             fieldsets.append(("Webhook and connection", {"fields": status}))
         fieldsets.append(("Advanced", {"classes": ["collapse"], "fields": ["api_base_url"]}))
         return fieldsets
@@ -71,7 +79,14 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["messenger", "webhook_url_display", "credentials_display", "last_webhook_display", "last_test_display"]
+        return [
+            "messenger",
+            "scenario_entry_display",
+            "webhook_url_display",
+            "credentials_display",
+            "last_webhook_display",
+            "last_test_display",
+        ]
 
     def add_view(self, request, form_url="", extra_context=None):
         messenger = self._messenger(request)
@@ -110,6 +125,20 @@ class IntegrationAccountAdmin(admin.ModelAdmin):
         return reverse(f"admin:integrations_integrationaccount_{name}", args=[account.pk])
 
     # --- Read-only displays -----------------------------------------------------------
+
+    @admin.display(description="Scenario entry")
+    def scenario_entry_display(self, obj: IntegrationAccount) -> str:
+        assignment = getattr(obj, "assignment", None)
+        entry = assignment.entry if assignment is not None else None
+        if entry is not None and entry.enabled:
+            return entry.name
+        if not obj.enabled:
+            return "—"
+        return format_html(
+            '<span class="unrouted"><img src="{}" alt="warning"> {}</span>',
+            static("admin/img/icon-alert.svg"),
+            f"{unrouted.WARNING} {unrouted.HINT}",
+        )
 
     @admin.display(description="Webhook URL")
     def webhook_url_display(self, obj: IntegrationAccount) -> str:

@@ -7,7 +7,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from integrations import account_cache
+        from integrations import account_cache, unrouted  # noqa: F401  (unrouted registers a system check)
         from integrations.models import IntegrationAccount
 
         # The webhook path caches accounts per process: a change clears this process's cache.

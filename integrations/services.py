@@ -57,19 +57,23 @@ def check_webhook_allowed(account: IntegrationAccount, url: str) -> None:
 def account_set_webhook(*, account: IntegrationAccount) -> Outcome:
     """Register this account's webhook URL with its platform and record the result."""
     url = webhook_target_url(account)
-    hint = get_provider(account.messenger).setup_hint(url)
+    hint = get_provider(account.messenger).setup_hint(url)  # e.g. Vonage's URLs for its dashboard
     try:
         check_webhook_allowed(account, url)
         status = get_provider(account.messenger).set_webhook(account, url)
     except WebhookNotAllowed as exc:
-        return Outcome(ok=False, message=str(exc), info=hint)
+        return Outcome(ok=False, message=str(exc), info=f"The webhooks: {hint}" if hint else "")
     except PlatformError as exc:
         _record_webhook(account, ok=False, message=exc.text)
         logger.info("set_webhook failed", extra={"account": str(account.pk), "code": exc.code})
-        return Outcome(ok=False, message=f"Set Webhook failed: {exc.text}", info=hint)
+        return Outcome(
+            ok=False, message=f"Set Webhook failed: {exc.text}", info=f"The webhooks: {hint}" if hint else ""
+        )
     _record_webhook(account, ok=True, message=status.message, url=url)
     logger.info("set_webhook ok", extra={"account": str(account.pk), "messenger": account.messenger})
-    return Outcome(ok=True, message=f"Webhook set to {url}: {status.message}.", info=hint)
+    if hint:  # the hint names every URL (Vonage's two): say each once
+        return Outcome(ok=True, message=f"Webhook set to {hint}")
+    return Outcome(ok=True, message=f"Webhook set to {url}: {status.message}.")
 
 
 def _record_webhook(account: IntegrationAccount, *, ok: bool, message: str, url: str | None = None) -> None:

@@ -10,6 +10,8 @@ the loosest.
 
 import math
 
+from django.contrib.auth import get_user_model
+
 from agentdesk import routing, selectors
 from agentdesk import services as desk
 from scenarios.blocks.base import BlockError, BlockType, number_setting, take, wait
@@ -21,7 +23,10 @@ DEFAULT_EWT_SECONDS = 60
 class FindAgent(BlockType):
     type = "find_agent"
     label = "Find Agent"
-    help = "Finds a Ready agent with the skills and sets $(destination) to the agent's username."
+    help = (
+        "Finds a Ready agent with the skills and sets $(destination) to the agent's username and "
+        "$(destination.name) to the agent's first name (the username when it has none)."
+    )
     fixed_exits = ("No Agents", "Queue Limit", "Timeout")
     settings_help = {
         "extra_skills": "Names of skills needed besides the service skill.",
@@ -147,12 +152,19 @@ class FindAgent(BlockType):
         if not username:
             raise BlockError("Find Agent: the routing result has no agent username.")
         ctx.variables["destination"] = username
+        ctx.variables["destination.name"] = _agent_name(username)
         return take()
 
     def _set_queue_variables(self, ctx, position: int | None):
         position = position or 1
         ctx.variables["queue.position"] = str(position)
         ctx.variables["queue.ewt"] = _format_wait(position * _recent_wait_seconds())
+
+
+def _agent_name(username: str) -> str:
+    """What the customer may call the agent: its first name, else its username."""
+    first = get_user_model().objects.filter(username=username).values_list("first_name", flat=True).first()
+    return first or username
 
 
 def _leave_queue(ctx) -> None:

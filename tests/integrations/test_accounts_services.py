@@ -169,8 +169,12 @@ def test_nexmo_set_webhook_also_tells_the_urls_to_paste(linked_account):
 
     outcome = account_set_webhook(account=account)
 
-    assert f"Inbound URL {account.webhook_url}" in outcome.info
-    assert f"Status URL {account.webhook_url}status/" in outcome.info
+    # Both URLs, each named once (issue 15: the message listed them twice).
+    shown = outcome.message + outcome.info
+    assert outcome.ok and f"{account.webhook_url} (Inbound URL)" in shown
+    assert f"{account.webhook_url}status/ (Status URL)" in shown
+    assert shown.count(f"{account.webhook_url}status/") == 1
+    assert shown.count(account.webhook_url) == 2  # the inbound URL, and inside the status URL
 
 
 def test_set_webhook_refuses_http_for_real_platforms_but_not_the_simulator(linked_account, settings):

@@ -112,5 +112,5 @@ def mobile_chat(db):
     from django.apps import apps
 
     if not Scenario.objects.filter(name="Mobile Chat").exists():
-        importlib.import_module("scenarios.migrations.0003_stock_mobile_chat").install(apps, None)
+        importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
     return Scenario.objects.get(name="Mobile Chat")

@@ -105,7 +105,7 @@ def test_customer_waits_in_the_queue_and_is_connected_when_an_agent_goes_ready(
 
     with transaction.atomic():
         desk.set_state(agent_user=alice.user, state="ready")
-    wait_until(has(sim, "You are now connected to alice"), what="the connected message")
+    wait_until(has(sim, "We are connecting you to alice"), what="the connected message")
     wait_until(
         lambda: ChatAssignment.objects.filter(interaction=interaction, status="offered").exists(), what="the offer"
     )
@@ -119,7 +119,7 @@ def test_customer_waits_in_the_queue_and_is_connected_when_an_agent_goes_ready(
 
     got = texts(sim)
     assert got[:3] == [WELCOME, PLEASE_WAIT, got[2]] and got[2].startswith("All our agents are busy")
-    assert got[-2:] == ["You are now connected to alice.", "Thank you for chatting with us. Goodbye!"]
+    assert got[-2:] == ["We are connecting you to alice.", "Thank you for chatting with us. Goodbye!"]
     assert all(count == 1 for text, count in Counter(got).items() if not text.startswith("Thank you for waiting"))
     interaction.refresh_from_db()
     assert interaction.status == Interaction.Status.CLOSED
@@ -169,7 +169,7 @@ def test_a_worker_killed_mid_scenario_continues_from_the_stored_block(live_daphn
 
     celery_processes.worker()
     celery_processes.beat()
-    wait_until(has(sim, "You are now connected to carol"), what="the run to continue after the restart")
+    wait_until(has(sim, "We are connecting you to carol"), what="the run to continue after the restart")
     wait_until(
         lambda: ChatAssignment.objects.filter(interaction=interaction, status="offered").exists(), what="the offer"
     )
@@ -178,7 +178,7 @@ def test_a_worker_killed_mid_scenario_continues_from_the_stored_block(live_daphn
         WELCOME,
         PLEASE_WAIT,
         got[2],
-        "You are now connected to carol.",
+        "We are connecting you to carol.",
     ]
     assert ScenarioRun.objects.get(interaction=interaction).current_block == "connect_chat"
 
@@ -266,9 +266,9 @@ def test_a_worker_killed_inside_an_event_redelivers_it_and_nothing_is_sent_twice
     celery_processes.env["CELERY_VISIBILITY_TIMEOUT"] = "3"
     time.sleep(4)
     celery_processes.worker()
-    wait_until(has(sim, "You are now connected to dora"), what="the redelivered event to run")
+    wait_until(has(sim, "We are connecting you to dora"), what="the redelivered event to run")
     wait_until(
         lambda: ChatAssignment.objects.filter(interaction=run.interaction, status="offered").exists(), what="the offer"
     )
     got = [t for t in texts(sim) if not t.startswith("Thank you for waiting")]
-    assert got == [WELCOME, PLEASE_WAIT, got[2], "You are now connected to dora."]
+    assert got == [WELCOME, PLEASE_WAIT, got[2], "We are connecting you to dora."]

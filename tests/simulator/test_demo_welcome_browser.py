@@ -18,7 +18,7 @@ def test_customer_gets_the_products_answer(platform, live_daphne, page, settings
     settings.PUBLIC_BASE_URL = live_daphne.url  # the demo accounts point at this server
     # The stock scenario as its data migration installs it (a transactional test flushed it).
     if not Scenario.objects.filter(name="Mobile Chat").exists():
-        importlib.import_module("scenarios.migrations.0003_stock_mobile_chat").install(apps, None)
+        importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
     call_command("load_demo", "--force", stdout=open("/dev/null", "w"))  # noqa: SIM115
     account = demo_account(platform)
 

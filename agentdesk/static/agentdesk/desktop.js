@@ -1,39 +1,32 @@
-// The Agent Desktop: state, offers, Active Conversations, transcript, composer, wrap-up.
-// Everything the customer or the server sends is shown with textContent, never as HTML.
+// The Agent Desktop: state, offers, conversations, transcript, composer, notes, wrap-up,
+// history. Everything the customer or the server sends is shown as text, never as HTML.
 
 import { DeskSocket } from "./desk-socket.js";
+import { mountHistory } from "./history-view.js";
+import { dateTimeOf, el, renderTranscriptItems } from "./transcript.js";
 
 const config = JSON.parse(document.getElementById("desk-config").textContent);
 const $ = (id) => document.getElementById(id);
 
-const STATUS_LABELS = {
-  received: "",
-  queued: "queued",
-  sending: "sending",
-  sent: "sent",
-  delivered: "delivered",
-  read: "read",
-  failed: "failed",
-};
 const REPLY_LATE_SECONDS = 60;
+const RING_EVERY_MS = 2500;
+const NOTIFY_RECENT_MS = 120000;
+const TITLE = "Agent Desktop";
 
 const desk = {
   snapshot: null,
   selected: null, // interaction id shown in the chat pane
   messages: new Map(), // interaction id -> Map(message id -> message)
+  notes: new Map(), // interaction id -> Map(note id -> note)
   lastIds: {}, // interaction id -> last message id seen
-  localUnread: new Map(),
+  readUpTo: new Map(), // interaction id -> last message id this desktop marked read
+  offersSeen: new Set(),
+  notifications: [], // for operators and tests: what was shown, newest last
+  ringing: false,
+  loggedOut: false,
   socket: null,
 };
 window.agentDesk = desk; // for operators and tests: desk.socket.drop() simulates a network drop
-
-function el(tag, { cls, text, attrs } = {}) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  return node;
-}
 
 function since(iso) {
   if (!iso) return 0;
@@ -46,19 +39,60 @@ function clock(seconds) {
   return `${m}:${String(s).padStart(2, "0")}`;
 }
 
-function timeOf(iso) {
-  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
-}
-
 function notice(text, isError = false) {
   const box = $("notice");
-  box.textContent = text;
+  box.replaceChildren(text);
   box.hidden = !text;
   box.classList.toggle("error", isError);
 }
 
 function chatById(id) {
   return desk.snapshot?.chats.find((c) => c.interaction_id === id) || null;
+}
+
+function liveChats() {
+  return desk.snapshot ? desk.snapshot.chats.filter((c) => c.status !== "offered") : [];
+}
+
+function offers() {
+  return desk.snapshot ? desk.snapshot.chats.filter((c) => c.status === "offered") : [];
+}
+
+// The agent is looking elsewhere: notify instead of relying on the screen.
+function away() {
+  return document.visibilityState === "hidden" || !document.hasFocus();
+}
+
+// --- Drafts: kept per conversation in this browser, across reloads --------------------------
+
+const draftKey = (id) => `agentdesk.draft.${config.username}.${id}`;
+
+function saveDraft() {
+  const id = Number($("composer").dataset.chat);
+  if (!id || $("composer").dataset.mode === "note") return;
+  const text = $("composer").value;
+  try {
+    if (text) localStorage.setItem(draftKey(id), text);
+    else localStorage.removeItem(draftKey(id));
+  } catch {
+    /* storage full or disabled: the draft lives only in the page */
+  }
+}
+
+function loadDraft(id) {
+  try {
+    return localStorage.getItem(draftKey(id)) || "";
+  } catch {
+    return "";
+  }
+}
+
+function dropDraft(id) {
+  try {
+    localStorage.removeItem(draftKey(id));
+  } catch {
+    /* nothing to drop */
+  }
 }
 
 // --- Frames ------------------------------------------------------------------------------
@@ -71,28 +105,45 @@ function onFrame(frame) {
     case "message":
       addMessage(frame.message);
       break;
+    case "note":
+      addNote(frame.note);
+      break;
     case "transcript":
-      renderHistory(frame);
+      renderEarlier(frame);
       break;
     case "notice":
       notice(frame.text);
       break;
     case "error":
-      notice(frame.message || frame.error, true);
+      notice(`${ACTION_LABELS[frame.action] || "That"} did not work: ${frame.message || frame.error}`, true);
       break;
     default:
       break;
   }
 }
 
+const ACTION_LABELS = {
+  set_state: "Changing state",
+  accept: "Accept",
+  reject: "Reject",
+  send: "Sending",
+  end_chat: "End Chat",
+  wrap_up: "Wrap-up",
+  transfer: "Transfer",
+  note: "The private note",
+};
+
 function applySnapshot(snap) {
+  const firstSnapshot = desk.snapshot === null;
   desk.snapshot = snap;
-  desk.localUnread.clear();
-  const readable = new Set(snap.chats.filter((c) => c.status !== "offered").map((c) => c.interaction_id));
+  const readable = new Set(liveChats().map((c) => c.interaction_id));
   for (const id of [...desk.messages.keys()]) {
     if (!readable.has(id)) {
       desk.messages.delete(id);
+      desk.notes.delete(id);
       delete desk.lastIds[id];
+      desk.readUpTo.delete(id);
+      if (!firstSnapshot) dropDraft(id);
     }
   }
   const missing = [...readable].filter((id) => !(id in desk.lastIds));
@@ -102,6 +153,14 @@ function applySnapshot(snap) {
   }
   if (desk.selected && !readable.has(desk.selected)) desk.selected = null;
   if (!desk.selected && readable.size) desk.selected = [...readable][0];
+  for (const offer of offers()) {
+    if (!desk.offersSeen.has(offer.assignment_id)) {
+      desk.offersSeen.add(offer.assignment_id);
+      const title = offer.origin === "transfer" ? "Transferred chat" : "New chat";
+      notify(`${title}: ${offer.customer.name}`, offer.first_message, `offer-${offer.assignment_id}`);
+    }
+  }
+  if (snap.agent.state === "logged_out") loggedOut();
   renderAll();
 }
 
@@ -113,18 +172,112 @@ function addMessage(message) {
   known.set(message.id, message); // a repeat only updates the status
   desk.lastIds[id] = Math.max(desk.lastIds[id] || 0, message.id);
   if (isNew && message.direction === "in") {
-    if (id === desk.selected && document.visibilityState !== "hidden") {
-      desk.socket.send("read", { interaction_id: id, message_id: message.id });
-    } else {
-      desk.localUnread.set(id, (desk.localUnread.get(id) || 0) + 1);
+    if (id === desk.selected && document.visibilityState !== "hidden") markRead(id);
+    const recent = Date.now() - Date.parse(message.created_at) < NOTIFY_RECENT_MS;
+    if (recent) {
+      const chat = chatById(id);
+      notify(chat ? chat.customer.name : "Customer", message.text || `[${message.kind}]`, `message-${id}`);
     }
   }
   if (id === desk.selected) renderTranscript();
   renderChatList();
 }
 
+function addNote(note) {
+  const id = note.interaction_id;
+  if (!desk.notes.has(id)) desk.notes.set(id, new Map());
+  desk.notes.get(id).set(note.id, note);
+  if (id === desk.selected) {
+    renderTranscript();
+    renderNotes();
+  }
+}
+
+// Unread: inbound messages after the last one read (by the server's record or this desktop).
+function unreadOf(chat) {
+  const msgs = desk.messages.get(chat.interaction_id);
+  if (!msgs || !msgs.size) return chat.unread;
+  const upTo = Math.max(chat.last_read_message_id || 0, desk.readUpTo.get(chat.interaction_id) || 0);
+  let count = 0;
+  for (const m of msgs.values()) if (m.direction === "in" && m.id > upTo) count += 1;
+  return count;
+}
+
+function markRead(id) {
+  const last = desk.lastIds[id];
+  if (!last || (desk.readUpTo.get(id) || 0) >= last) return;
+  desk.readUpTo.set(id, last);
+  desk.socket.send("read", { interaction_id: id, message_id: last });
+}
+
 function syncPayload() {
   return { last_ids: { ...desk.lastIds } };
+}
+
+// --- Attention: notifications, tab title, ringing ---------------------------------------------
+
+function notify(title, body, tag) {
+  if (!away() || !("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    const shown = new Notification(title, { body: String(body || "").slice(0, 200), tag });
+    shown.addEventListener("click", () => {
+      window.focus();
+      shown.close();
+    });
+    desk.notifications.push({ title, body, tag });
+  } catch {
+    /* some browsers only notify from a service worker */
+  }
+}
+
+function renderNotificationButton() {
+  const button = $("enable-notifications");
+  button.hidden = !("Notification" in window) || Notification.permission !== "default";
+}
+
+function unreadTotal() {
+  let total = 0;
+  for (const chat of liveChats()) {
+    if (chat.interaction_id === desk.selected && !away()) continue;
+    total += unreadOf(chat);
+  }
+  return total;
+}
+
+function renderTitle() {
+  const count = unreadTotal() + offers().length;
+  document.title = count ? `(${count}) ${TITLE}` : TITLE;
+}
+
+let audio = null;
+let ringTimer = null;
+function chime() {
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.connect(gain);
+    gain.connect(audio.destination);
+    gain.gain.value = 0.2;
+    osc.frequency.value = 880;
+    osc.start();
+    osc.stop(audio.currentTime + 0.2);
+  } catch {
+    /* no sound available */
+  }
+}
+
+// Rings until every offer is answered (or withdrawn).
+function renderRinging() {
+  const ring = offers().length > 0 && !desk.loggedOut;
+  if (ring && !ringTimer) {
+    chime();
+    ringTimer = setInterval(chime, RING_EVERY_MS);
+  } else if (!ring && ringTimer) {
+    clearInterval(ringTimer);
+    ringTimer = null;
+  }
+  desk.ringing = ring;
 }
 
 // --- Rendering ---------------------------------------------------------------------------
@@ -134,27 +287,41 @@ function renderAll() {
   renderOffers();
   renderChatList();
   renderChat();
+  renderRinging();
+  renderTitle();
+}
+
+function stateValue(agent) {
+  if (agent.state === "not_ready") return agent.reason_id ? `not_ready:${agent.reason_id}` : "not_ready";
+  return agent.state;
 }
 
 function renderState() {
   const { agent, reasons } = desk.snapshot;
-  const label = agent.reason ? `${agent.state_label} (${agent.reason})` : agent.state_label;
-  $("state-label").textContent = agent.pending_not_ready ? `${label}, Not Ready after chats` : label;
+  const reason = agent.reason ? `${agent.state_label} (${agent.reason})` : agent.state_label;
+  const label = agent.pending_not_ready ? `${reason}, Not Ready after chats` : reason;
+  $("state-label").textContent = label;
   $("state-label").dataset.state = agent.state;
   const select = $("state-select");
-  select.replaceChildren();
-  const options = [["", "Choose…"], ["ready", "Ready"]];
+  if (document.activeElement === select) return; // do not rebuild under the agent's hand
+  const options = [["ready", "Ready"]];
   if (reasons.length) for (const r of reasons) options.push([`not_ready:${r.id}`, `Not Ready: ${r.name}`]);
   else options.push(["not_ready", "Not Ready"]);
   options.push(["logged_out", "Logged out"]);
+  const current = stateValue(agent);
+  select.replaceChildren();
+  if (!options.some(([value]) => value === current)) {
+    // Busy, After Call Work or a system reason: shown, but not something to choose.
+    select.append(el("option", { text: label, attrs: { value: current, disabled: "" } }));
+  }
   for (const [value, text] of options) select.append(el("option", { text, attrs: { value } }));
-  select.value = "";
+  select.value = current;
 }
 
 function renderOffers() {
   const box = $("offers");
   box.replaceChildren();
-  for (const chat of desk.snapshot.chats.filter((c) => c.status === "offered")) {
+  offers().forEach((chat, index) => {
     const card = el("div", { cls: "offer", attrs: { "data-interaction": chat.interaction_id, role: "alert" } });
     const title = chat.origin === "transfer" ? "Transferred chat" : "New chat";
     card.append(el("strong", { text: `${title}: ${chat.service ? chat.service.name : "no service"}` }));
@@ -162,17 +329,25 @@ function renderOffers() {
     card.append(el("blockquote", { cls: "offer-message", text: chat.first_message }));
     if (chat.transfer_note) card.append(el("div", { cls: "offer-note", text: `Note from ${chat.transferred_from}: ${chat.transfer_note}` }));
     card.append(el("span", { cls: "offer-countdown muted", attrs: { "data-deadline": chat.offer_deadline || "" } }));
-    const accept = el("button", { cls: "accept", text: "Accept", attrs: { type: "button" } });
-    accept.addEventListener("click", () => {
-      desk.selected = chat.interaction_id;
-      desk.socket.send("accept", { interaction_id: chat.interaction_id });
-    });
-    const reject = el("button", { cls: "reject", text: "Reject", attrs: { type: "button" } });
-    reject.addEventListener("click", () => desk.socket.send("reject", { interaction_id: chat.interaction_id }));
-    card.append(accept, reject);
+    const keys = index === 0 ? " (Alt+A)" : "";
+    const accept = el("button", { cls: "accept primary", text: "Accept", attrs: { type: "button", title: `Accept${keys}` } });
+    accept.addEventListener("click", () => acceptOffer(chat));
+    const reject = el("button", { cls: "reject", text: "Reject", attrs: { type: "button", title: `Reject${index === 0 ? " (Alt+R)" : ""}` } });
+    reject.addEventListener("click", () => rejectOffer(chat));
+    const actions = el("div", { cls: "offer-actions" });
+    actions.append(accept, reject);
+    card.append(actions);
     box.append(card);
-  }
-  if (box.childElementCount) chime();
+  });
+}
+
+function acceptOffer(chat) {
+  desk.selected = chat.interaction_id;
+  desk.socket.send("accept", { interaction_id: chat.interaction_id });
+}
+
+function rejectOffer(chat) {
+  desk.socket.send("reject", { interaction_id: chat.interaction_id });
 }
 
 function replyWaitSeconds(chat) {
@@ -192,36 +367,41 @@ function renderChatList() {
   if (!desk.snapshot) return;
   const list = $("chat-list");
   list.replaceChildren();
-  const chats = desk.snapshot.chats.filter((c) => c.status !== "offered");
+  const chats = liveChats();
   $("no-chats").hidden = chats.length > 0;
   for (const chat of chats) {
     const item = el("li", { cls: "chat-item", attrs: { "data-interaction": chat.interaction_id } });
-    if (chat.interaction_id === desk.selected) item.classList.add("selected");
-    item.append(el("span", { cls: "chat-name", text: chat.customer.name }));
-    item.append(el("span", { cls: "chat-messenger muted", text: chat.messenger_label }));
-    if (chat.status === "wrap_up") item.append(el("span", { cls: "chat-wrap", text: "wrap-up" }));
-    else if (chat.accepted_at) item.append(el("span", { cls: "session-timer muted", attrs: { "data-since": chat.accepted_at } }));
-    const unread = chat.interaction_id === desk.selected ? 0 : chat.unread + (desk.localUnread.get(chat.interaction_id) || 0);
-    if (unread) item.append(el("span", { cls: "unread", text: unread }));
+    const button = el("button", { cls: "chat-open", attrs: { type: "button" } });
+    if (chat.interaction_id === desk.selected) {
+      item.classList.add("selected");
+      button.setAttribute("aria-current", "true");
+    }
+    button.append(el("span", { cls: "chat-name", text: chat.customer.name }));
+    button.append(el("span", { cls: "chat-messenger muted", text: chat.messenger_label }));
+    if (chat.status === "wrap_up") button.append(el("span", { cls: "chat-wrap", text: "wrap-up" }));
+    else if (chat.accepted_at) button.append(el("span", { cls: "session-timer muted", attrs: { "data-since": chat.accepted_at, title: "Chat time" } }));
+    const unread = chat.interaction_id === desk.selected ? 0 : unreadOf(chat);
+    if (unread) button.append(el("span", { cls: "unread", text: unread, attrs: { "aria-label": `${unread} unread` } }));
     const wait = replyWaitSeconds(chat);
     if (wait !== null) {
-      const timer = el("span", { cls: "reply-timer", text: clock(wait) });
+      const timer = el("span", { cls: "reply-timer", text: clock(wait), attrs: { title: "Waiting for your reply" } });
       timer.classList.toggle("late", wait >= REPLY_LATE_SECONDS);
-      item.append(timer);
+      button.append(timer);
     }
-    item.addEventListener("click", () => selectChat(chat.interaction_id));
+    button.addEventListener("click", () => selectChat(chat.interaction_id));
+    item.append(button);
     list.append(item);
   }
+  renderTitle();
 }
 
 function selectChat(id) {
+  saveDraft();
   desk.selected = id;
-  desk.localUnread.delete(id);
-  const last = desk.lastIds[id];
-  if (last) desk.socket.send("read", { interaction_id: id, message_id: last });
-  const chat = chatById(id);
-  if (chat) chat.unread = 0;
+  markRead(id);
   $("history").replaceChildren();
+  delete $("transcript").dataset.rendered;
+  pastView.close();
   renderChatList();
   renderChat();
 }
@@ -230,49 +410,67 @@ function renderChat() {
   const chat = desk.selected ? chatById(desk.selected) : null;
   $("composer-box").hidden = !chat || chat.status !== "active";
   $("wrapup").hidden = !chat;
+  $("no-chat").hidden = Boolean(chat);
   const header = $("chat-header");
   header.replaceChildren();
   $("transfer-note").hidden = true;
   if (!chat) {
+    // Nothing selected: nothing of an earlier chat may linger (notes, timers, drafts).
     $("transcript").replaceChildren();
     $("customer-card").replaceChildren();
     $("earlier").replaceChildren();
+    $("history").replaceChildren();
+    $("notes-list").replaceChildren();
+    $("notes").value = "";
+    delete $("notes").dataset.touched;
+    delete $("wrapup").dataset.chat;
+    $("acw-timer").dataset.deadline = "";
+    $("acw-timer").textContent = "";
+    if ($("composer").dataset.chat) {
+      saveDraft();
+      $("composer").value = "";
+      delete $("composer").dataset.chat;
+    }
     return;
   }
-  header.append(el("strong", { text: chat.customer.name }));
-  header.append(el("span", { cls: "muted", text: ` · ${chat.messenger_label}${chat.service ? ` · ${chat.service.name}` : ""}` }));
-  if (chat.status === "wrap_up") header.append(el("span", { cls: "chat-wrap", text: " chat ended, wrap-up" }));
+  header.append(el("h2", { cls: "chat-title", text: chat.customer.name }));
+  header.append(el("span", { cls: "muted", text: `${chat.messenger_label}${chat.service ? ` · ${chat.service.name}` : ""}` }));
+  if (chat.status === "wrap_up") header.append(el("span", { cls: "chat-wrap", text: "chat ended, wrap-up" }));
   if (chat.transfer_note) {
     $("transfer-note").hidden = false;
     $("transfer-note").textContent = `Transferred by ${chat.transferred_from}: ${chat.transfer_note}`;
   }
+  if ($("composer").dataset.chat !== String(chat.interaction_id)) {
+    if ($("note-mode").checked) setNoteMode(false);
+    $("composer").dataset.chat = String(chat.interaction_id);
+    $("composer").value = loadDraft(chat.interaction_id);
+  }
   renderComposerTools(chat);
   renderWrapUp(chat);
   renderCustomer(chat);
+  renderNotes();
   renderTranscript();
 }
 
 function renderTranscript() {
-  const list = $("transcript");
-  const msgs = [...(desk.messages.get(desk.selected)?.values() || [])].sort((a, b) => a.id - b.id);
-  list.replaceChildren(...msgs.map(renderMessage));
-  list.scrollTop = list.scrollHeight;
+  const chat = chatById(desk.selected);
+  const msgs = [...(desk.messages.get(desk.selected)?.values() || [])];
+  const notes = [...(desk.notes.get(desk.selected)?.values() || [])];
+  renderTranscriptItems($("transcript"), msgs, notes, { customerName: chat ? chat.customer.name : "" });
 }
 
-function renderMessage(m, { history = false } = {}) {
-  const item = el("li", { cls: `msg ${m.direction === "in" ? "msg-in" : "msg-out"}`, attrs: { "data-id": m.id } });
-  const who = m.direction === "in" ? "" : `${m.sender_name}: `;
-  const body = m.text || (m.attachment && m.attachment.url) || `[${m.kind}]`;
-  item.append(el("div", { cls: "msg-text", text: `${who}${body}` }));
-  const meta = el("div", { cls: "msg-meta" });
-  meta.append(el("time", { text: timeOf(m.created_at), attrs: { datetime: m.created_at || "" } }));
-  if (m.direction === "out" && !history) {
-    const status = el("span", { cls: `msg-status status-${m.status}`, text: STATUS_LABELS[m.status] ?? m.status });
-    meta.append(status);
-    if (m.status === "failed" && m.error) meta.append(el("span", { cls: "msg-error", text: m.error }));
-  }
-  item.append(meta);
-  return item;
+function renderNotes() {
+  const list = $("notes-list");
+  const notes = [...(desk.notes.get(desk.selected)?.values() || [])].sort((a, b) => a.id - b.id);
+  list.replaceChildren(
+    ...notes.map((n) => {
+      const li = el("li", { cls: "note" });
+      li.append(el("div", { cls: "msg-head", text: `${n.author} · ${dateTimeOf(n.created_at)}` }));
+      li.append(el("div", { cls: "note-text", text: n.text }));
+      return li;
+    }),
+  );
+  if (!notes.length) list.append(el("li", { cls: "muted", text: "None. Tick “Private note” to write one." }));
 }
 
 function renderComposerTools(chat) {
@@ -302,7 +500,13 @@ function renderWrapUp(chat) {
   fillSelect($("disposition"), chat.dispositions.map((d) => [d.id, d.name]), String(chat.disposition_id || ""));
   if (!$("notes").dataset.touched) $("notes").value = chat.notes;
   $("wrapup-done").hidden = chat.status !== "wrap_up";
-  $("acw-timer").dataset.deadline = chat.acw_deadline || "";
+  // Folded while chatting (it is there for an early disposition), open once the chat ended.
+  const phase = `${chat.interaction_id}:${chat.status}`;
+  if ($("wrapup-details").dataset.phase !== phase) {
+    $("wrapup-details").dataset.phase = phase;
+    $("wrapup-details").open = chat.status === "wrap_up";
+  }
+  $("acw-timer").dataset.deadline = chat.status === "wrap_up" ? chat.acw_deadline || "" : "";
 }
 
 function renderCustomer(chat) {
@@ -310,30 +514,39 @@ function renderCustomer(chat) {
   card.replaceChildren();
   const c = chat.customer;
   for (const [label, value] of [
-    ["Messenger", chat.messenger_label],
     ["Name", c.name],
+    ["Messenger", chat.messenger_label],
     ["Username", c.username],
     ["Language", c.language],
+    ["Service", chat.service ? chat.service.name : ""],
+    ["Chat started", dateTimeOf(chat.accepted_at || chat.offered_at)],
   ]) {
     card.append(el("dt", { text: label }), el("dd", { text: value || "—" }));
   }
   const earlier = $("earlier");
   earlier.replaceChildren();
   for (const e of chat.earlier) {
-    const button = el("button", { cls: "link", text: new Date(e.opened_at).toLocaleString(), attrs: { type: "button" } });
+    const button = el("button", { cls: "link", text: dateTimeOf(e.opened_at), attrs: { type: "button" } });
     button.addEventListener("click", () => desk.socket.send("history", { interaction_id: e.interaction_id }));
-    earlier.append(el("li")).append(button);
+    const item = el("li");
+    item.append(button);
+    earlier.append(item);
   }
   if (!chat.earlier.length) earlier.append(el("li", { cls: "muted", text: "None" }));
 }
 
-function renderHistory(frame) {
-  $("history").replaceChildren(...frame.messages.map((m) => renderMessage(m, { history: true })));
+function renderEarlier(frame) {
+  renderTranscriptItems($("history"), frame.messages, [], { showStatus: false });
 }
 
 function updateLimit() {
   const chat = desk.selected ? chatById(desk.selected) : null;
   if (!chat) return;
+  if ($("note-mode").checked) {
+    $("limit").textContent = "Only agents and supervisors see notes.";
+    $("limit").classList.remove("over");
+    return;
+  }
   const length = $("composer").value.length;
   const parts = Math.max(1, Math.ceil(length / chat.text_limit));
   $("limit").textContent = `${length} / ${chat.text_limit}${parts > 1 ? ` (sent as ${parts} messages)` : ""}`;
@@ -342,7 +555,7 @@ function updateLimit() {
 
 function tick() {
   if (!desk.snapshot) return;
-  $("state-time").textContent = clock(since(desk.snapshot.agent.state_since));
+  $("state-time").textContent = desk.loggedOut ? "" : clock(since(desk.snapshot.agent.state_since));
   for (const node of document.querySelectorAll("[data-deadline]")) {
     const deadline = node.dataset.deadline;
     const left = deadline ? Math.ceil((new Date(deadline).getTime() - Date.now()) / 1000) : 0;
@@ -353,69 +566,100 @@ function tick() {
   for (const item of document.querySelectorAll(".chat-item")) {
     const chat = chatById(Number(item.dataset.interaction));
     const wait = chat ? replyWaitSeconds(chat) : null;
+    const button = item.querySelector(".chat-open");
     let timer = item.querySelector(".reply-timer");
     if (wait === null) {
       timer?.remove();
       continue;
     }
     if (!timer) {
-      timer = el("span", { cls: "reply-timer" });
-      item.append(timer);
+      timer = el("span", { cls: "reply-timer", attrs: { title: "Waiting for your reply" } });
+      button.append(timer);
     }
     timer.textContent = clock(wait);
     timer.classList.toggle("late", wait >= REPLY_LATE_SECONDS);
   }
 }
 
-let audio = null;
-function chime() {
-  try {
-    audio = audio || new AudioContext();
-    const osc = audio.createOscillator();
-    osc.connect(audio.destination);
-    osc.frequency.value = 880;
-    osc.start();
-    osc.stop(audio.currentTime + 0.15);
-  } catch {
-    /* no sound available */
-  }
+// Logged out (by the agent or a supervisor): the desktop stops talking to the server.
+function loggedOut() {
+  if (desk.loggedOut) return;
+  desk.loggedOut = true;
+  desk.socket.stop();
+  const node = $("connection");
+  node.dataset.status = "logged_out";
+  node.textContent = "Disconnected";
+  const link = el("a", { text: "Log in again", attrs: { href: "/agent/login/" } });
+  const box = $("notice");
+  box.replaceChildren("You are logged out; this desktop no longer receives chats. ", link);
+  box.hidden = false;
+  box.classList.remove("error");
+  $("state-select").disabled = true;
 }
 
 // --- Actions -----------------------------------------------------------------------------
 
-function sendReply() {
+function sendComposer() {
   const text = $("composer").value.trim();
   if (!text || !desk.selected) return;
-  if (desk.socket.send("send", { interaction_id: desk.selected, text })) {
-    $("composer").value = "";
-    updateLimit();
-  } else {
-    notice("Not connected; your text is kept. It can be sent once the desktop reconnects.", true);
-  }
+  const asNote = $("note-mode").checked;
+  const { sent } = desk.socket.send(asNote ? "note" : "send", { interaction_id: desk.selected, text });
+  $("composer").value = "";
+  if (!asNote) dropDraft(desk.selected);
+  updateLimit();
+  if (!sent) notice("Not connected: it will be sent as soon as the desktop reconnects.", true);
+}
+
+function setNoteMode(on) {
+  if (on) saveDraft();
+  $("note-mode").checked = on;
+  $("composer").dataset.mode = on ? "note" : "reply";
+  $("composer-box").classList.toggle("note-mode", on);
+  $("composer").value = on ? "" : loadDraft(desk.selected);
+  $("composer").placeholder = on
+    ? "Private note for agents and supervisors. The customer never sees it."
+    : "Type a reply. Enter sends, Shift+Enter adds a line.";
+  $("send").textContent = on ? "Add note" : "Send";
+  updateLimit();
+}
+
+function endSelectedChat() {
+  const chat = chatById(desk.selected);
+  if (chat && chat.status === "active") desk.socket.send("end_chat", { interaction_id: chat.interaction_id });
+}
+
+function moveSelection(step) {
+  const ids = liveChats().map((c) => c.interaction_id);
+  if (!ids.length) return;
+  const at = ids.indexOf(desk.selected);
+  selectChat(ids[(at + step + ids.length) % ids.length]);
 }
 
 $("composer").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
-    sendReply();
+    sendComposer();
   }
 });
-$("composer").addEventListener("input", updateLimit);
-$("send").addEventListener("click", sendReply);
+$("composer").addEventListener("input", () => {
+  saveDraft();
+  updateLimit();
+});
+$("note-mode").addEventListener("change", (event) => setNoteMode(event.target.checked));
+$("send").addEventListener("click", sendComposer);
 $("canned").addEventListener("change", (event) => {
   const chat = chatById(desk.selected);
   const pick = chat && chat.canned[Number(event.target.value)];
   if (pick) {
     const box = $("composer");
     box.value = box.value ? `${box.value} ${pick.text}` : pick.text;
+    saveDraft();
     updateLimit();
     box.focus();
   }
   event.target.value = "";
 });
-$("end-chat").addEventListener("click", () => {
-  if (desk.selected) desk.socket.send("end_chat", { interaction_id: desk.selected });
-});
+$("end-chat").addEventListener("click", endSelectedChat);
 function wrapUp(finish) {
   if (!desk.selected) return;
   desk.socket.send("wrap_up", {
@@ -453,7 +697,68 @@ $("transfer-box").addEventListener("toggle", () => {
 });
 $("state-select").addEventListener("change", (event) => {
   const [state, reason] = event.target.value.split(":");
+  if (state === "logged_out") {
+    // The same as Log out: the session ends and the desktop disconnects.
+    $("logout-form").requestSubmit();
+    return;
+  }
   if (state) desk.socket.send("set_state", { state, reason_id: reason || null });
+  event.target.blur();
+});
+$("enable-notifications").addEventListener("click", async () => {
+  // Asked from a click, never on load: browsers (rightly) ignore requests nobody made.
+  await Notification.requestPermission();
+  renderNotificationButton();
+});
+$("help-button").addEventListener("click", () => $("help-dialog").showModal());
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.altKey && !event.ctrlKey && !event.metaKey) {
+    const first = offers()[0];
+    const handled = {
+      KeyA: () => first && acceptOffer(first),
+      KeyR: () => first && rejectOffer(first),
+      KeyE: endSelectedChat,
+      KeyN: () => !$("composer-box").hidden && setNoteMode(!$("note-mode").checked),
+      ArrowDown: () => moveSelection(1),
+      ArrowUp: () => moveSelection(-1),
+    }[event.code];
+    if (handled) {
+      event.preventDefault();
+      handled();
+    }
+    return;
+  }
+  if (event.key === "?" && !typing(event.target) && !$("help-dialog").open) {
+    event.preventDefault();
+    $("help-dialog").showModal();
+  }
+});
+
+function seen() {
+  if (document.visibilityState !== "visible" || !desk.selected) return renderTitle();
+  markRead(desk.selected);
+  renderChatList();
+}
+document.addEventListener("visibilitychange", seen);
+window.addEventListener("focus", seen);
+window.addEventListener("blur", renderTitle);
+
+const pastView = mountHistory({
+  searchUrl: config.historyUrl,
+  form: $("history-form"),
+  results: $("history-results"),
+  view: $("past-view"),
+  onOpen: () => {
+    for (const id of ["transcript", "composer-box", "wrapup", "chat-header", "no-chat"]) $(id).classList.add("covered");
+  },
+  onClose: () => {
+    for (const id of ["transcript", "composer-box", "wrapup", "chat-header", "no-chat"]) $(id).classList.remove("covered");
+  },
 });
 
 desk.socket = new DeskSocket({
@@ -472,5 +777,6 @@ desk.socket = new DeskSocket({
     }[status];
   },
 });
+renderNotificationButton();
 desk.socket.connect();
 setInterval(tick, 1000);

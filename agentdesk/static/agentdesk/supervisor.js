@@ -1,6 +1,8 @@
 // Supervisor view: agents with state and time in state, queues, live counts; force Not Ready
 // or logout. Polls the JSON overview; everything is rendered with textContent.
 
+import { mountHistory } from "./history-view.js";
+
 const REFRESH_MS = 2000;
 
 function el(tag, text, cls) {
@@ -87,3 +89,10 @@ async function refresh() {
 
 refresh();
 setInterval(refresh, REFRESH_MS);
+
+mountHistory({
+  searchUrl: document.querySelector(".supervisor-grid").dataset.historyUrl,
+  form: document.getElementById("history-form"),
+  results: document.getElementById("history-results"),
+  view: document.getElementById("past-view"),
+});

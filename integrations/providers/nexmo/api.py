@@ -40,10 +40,10 @@ def extra_webhook_urls(inbound_url: str) -> dict[str, str]:
 
 
 def setup_hint(inbound_url: str) -> str:
-    """What to paste into the Vonage dashboard, shown after Set Webhook."""
+    """Both webhook URLs and where the Vonage dashboard shows them (after Set Webhook)."""
     return (
-        "In the Vonage dashboard (Applications > Edit > Messages) the webhooks are: "
-        f"Inbound URL {inbound_url} and Status URL {status_url(inbound_url)} (HTTP POST)."
+        f"{inbound_url} (Inbound URL) and {status_url(inbound_url)} (Status URL); the Vonage "
+        "dashboard shows them under Applications > Edit > Messages (HTTP POST)."
     )
 
 
