@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from contactcenter import scheduling
@@ -323,21 +323,137 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     return {"stuck": len(stuck), "requeued": len(due)}
 
 
-@transaction.atomic
-def retry_failed(*, message_ids: list[int]) -> int:
-    """Put failed outbound messages back in the queue (the admin's Retry); returns how many."""
-    messages = list(
-        Message.objects.select_for_update()
-        .filter(pk__in=message_ids, direction=Message.Direction.OUTBOUND, status=Message.Status.FAILED)
-        .order_by("pk")
+# --- Stuck messages and the admin's Retry ----------------------------------------------
+
+
+def queued_grace() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.OUTBOUND_QUEUED_GRACE)
+
+
+def stuck_q(*, now: dt.datetime) -> Q:
+    """Outbound messages past the sweeper's window: queued for longer than the grace without
+    being sent, or "sending" for longer than the sending timeout."""
+    return Q(direction=Message.Direction.OUTBOUND) & (
+        Q(status=Message.Status.QUEUED, created_at__lte=now - queued_grace())
+        | Q(status=Message.Status.SENDING, sending_started_at__lt=now - sending_timeout())
     )
-    now = timezone.now()
-    for message in messages:
-        message.status = Message.Status.QUEUED
-        message.attempts = 0
-        message.next_attempt_at = now
-        message.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
-        transaction.on_commit(lambda m=message: publish_message(m))
-    customer_ids = {m.customer_id for m in messages}
-    transaction.on_commit(lambda: [kick_next(customer_id=c) for c in customer_ids])
-    return len(messages)
+
+
+def with_older_pending(queryset):
+    """Annotate `older_pending_id`: the customer's oldest pending outbound message before this one."""
+    older = Message.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        direction=Message.Direction.OUTBOUND,
+        status__in=PENDING,
+        pk__lt=OuterRef("pk"),
+    ).order_by("pk")
+    return queryset.annotate(older_pending_id=Subquery(older.values("pk")[:1]))
+
+
+def format_duration(delta: dt.timedelta) -> str:
+    seconds = int(max(delta.total_seconds(), 0))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def age(message: Message, *, now: dt.datetime) -> dt.timedelta:
+    """How long the message has waited to go out (since it was written)."""
+    return now - message.created_at
+
+
+def stuck_reason(
+    message: Message, *, now: dt.datetime, older_pending_id: int | None = None, account_wait: float | None = None
+) -> str:
+    """Why a queued or sending message has not gone out, in the admin's words ("" when not pending).
+
+    `older_pending_id` (see `with_older_pending`) and `account_wait` are looked up when not given.
+    """
+    last_error = f" Last error: {message.error_code + ': ' if message.error_code else ''}{message.error_text}"
+    last_error = last_error if message.error_text or message.error_code else ""
+    if message.status == Message.Status.SENDING:
+        started = message.sending_started_at or message.updated_at
+        if now - started <= sending_timeout():
+            return f"Being sent right now (for {format_duration(now - started)}); Retry leaves it alone."
+        return (
+            f"Sending for {format_duration(now - started)} with no answer from its worker (lost worker?); "
+            f"the sweeper requeues it, Retry does it now."
+        )
+    if message.status != Message.Status.QUEUED:
+        return ""
+    if older_pending_id is None:
+        older_pending_id = older_pending(message).order_by("pk").values_list("pk", flat=True).first()
+    if older_pending_id:
+        return f"Waiting behind older message #{older_pending_id} of the same customer (sent in order)."
+    if not message.account.enabled:
+        return "The integration account is disabled; the next attempt fails it."
+    if now - message.created_at > max_age():
+        return "Older than the delivery deadline; the next attempt fails it."
+    if account_wait is None:
+        account_wait = ratelimit.account_wait(messenger=message.account.messenger, account_id=message.account_id)
+    if account_wait >= 1:
+        return f"Account paused by the platform's rate limit for {format_duration(dt.timedelta(seconds=account_wait))}."
+    if message.next_attempt_at and message.next_attempt_at > now:
+        wait = format_duration(message.next_attempt_at - now)
+        return f"Next attempt in {wait} (attempt {message.attempts + 1}).{last_error}"
+    due_since = message.next_attempt_at or message.created_at
+    return f"Due for {format_duration(now - due_since)} but no worker took it (task lost?).{last_error}"
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    """What the admin's Retry did with the selected messages."""
+
+    requeued: list[int]  # failed or stuck messages put back in the queue, due now
+    in_flight: list[int]  # being sent right now (within the sending timeout): left alone
+    behind: list[int]  # requeued, but an older message (not retried) of the same customer goes first
+    skipped: list[int]  # sent, delivered, read or inbound: nothing to retry
+
+
+def retry(*, message_ids: list[int], now: dt.datetime | None = None) -> RetryResult:
+    """Requeue failed and stuck outbound messages (the admin's Retry), keeping per-customer order.
+
+    Rows are locked (in id order) before they change. A message "sending" within the sending
+    timeout may be on the wire right now, so it is left alone rather than risk a second send; one
+    "sending" for longer is presumed lost with its worker, as the sweeper presumes. The customer's
+    oldest pending message is then handed to a task, so nothing overtakes an older message.
+    """
+    now = now or timezone.now()
+    requeued, in_flight, skipped = [], [], []
+    with transaction.atomic():
+        messages = list(
+            Message.objects.select_for_update(of=("self",))
+            .filter(pk__in=message_ids, direction=Message.Direction.OUTBOUND)
+            .order_by("pk")
+        )
+        skipped = sorted(set(message_ids) - {m.pk for m in messages})
+        for message in messages:
+            if message.status == Message.Status.FAILED:
+                message.attempts = 0  # a fresh set of attempts, as the admin asked
+            elif message.status == Message.Status.SENDING:
+                started = message.sending_started_at or message.updated_at
+                if now - started <= sending_timeout():
+                    in_flight.append(message.pk)
+                    continue
+            elif message.status != Message.Status.QUEUED:
+                skipped.append(message.pk)
+                continue
+            message.status = Message.Status.QUEUED
+            message.next_attempt_at = now
+            message.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+            transaction.on_commit(lambda m=message: publish_message(m))
+            requeued.append(message.pk)
+        requeued_messages = [m for m in messages if m.pk in requeued]
+        behind = [m.pk for m in requeued_messages if older_pending(m).exclude(pk__in=requeued).exists()]
+        customer_ids = {m.customer_id for m in requeued_messages}
+        transaction.on_commit(lambda: [kick_next(customer_id=c) for c in sorted(customer_ids)])
+    if requeued or in_flight:
+        logger.info("outbound retry: requeued %s, left in flight %s", requeued, in_flight)
+    return RetryResult(requeued=requeued, in_flight=in_flight, behind=behind, skipped=sorted(skipped))
+
+
+def retry_failed(*, message_ids: list[int]) -> int:
+    """Put failed or stuck outbound messages back in the queue; returns how many (see `retry`)."""
+    return len(retry(message_ids=message_ids).requeued)

@@ -1,5 +1,6 @@
 """Admin of outbound messages: by status, account and messenger; failures with the platform's
-reason; a Retry action; send statistics per account above the list."""
+reason; stuck messages (past the sweeper's window) with their age and why they wait; a Retry
+action for failed and stuck ones; send statistics per account above the list."""
 
 from __future__ import annotations
 
@@ -36,10 +37,36 @@ def send_statistics(*, since: dt.datetime) -> list[dict]:
     ]
 
 
+class StuckFilter(admin.SimpleListFilter):
+    """Queued longer than OUTBOUND_QUEUED_GRACE, or sending longer than OUTBOUND_SENDING_TIMEOUT."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Stuck (past the sweeper's window)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(delivery.stuck_q(now=timezone.now())).order_by("pk")
+        return queryset
+
+
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "account", "customer", "sender", "short_text", "status", "attempts", "reason"]
-    list_filter = ["status", "account__messenger", "account", "sender"]
+    list_display = [
+        "id",
+        "created_at",
+        "account",
+        "customer",
+        "sender",
+        "short_text",
+        "status",
+        "attempts",
+        "waiting",
+        "reason",
+    ]
+    list_filter = [StuckFilter, "status", "account__messenger", "account", "sender"]
     search_fields = ["text", "platform_message_id", "customer__external_id", "error_text"]
     date_hierarchy = "created_at"
     list_select_related = ["account", "customer"]
@@ -67,7 +94,8 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(direction=Message.Direction.OUTBOUND)
+        queryset = super().get_queryset(request).filter(direction=Message.Direction.OUTBOUND)
+        return delivery.with_older_pending(queryset)
 
     def has_add_permission(self, request):
         return False  # messages are written by scenarios and agents
@@ -79,8 +107,20 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     def short_text(self, obj):
         return obj.text if len(obj.text) <= 60 else obj.text[:59] + "…"
 
-    @admin.display(description="failure reason")
+    @admin.display(description="waiting")
+    def waiting(self, obj):
+        """Age of a message not sent yet (queued or sending)."""
+        if obj.status not in delivery.PENDING:
+            return ""
+        return delivery.format_duration(delivery.age(obj, now=timezone.now()))
+
+    @admin.display(description="reason")
     def reason(self, obj):
+        """Why a pending message waits, or the platform's reason for a failure."""
+        if obj.status in delivery.PENDING:
+            # older_pending_id comes annotated by get_queryset (0: none), so no query per row.
+            older = getattr(obj, "older_pending_id", None) or 0
+            return delivery.stuck_reason(obj, now=timezone.now(), older_pending_id=older)
         if not obj.error_text and not obj.error_code:
             return ""
         return f"{obj.error_code}: {obj.error_text}" if obj.error_code else obj.error_text
@@ -88,13 +128,28 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     def has_retry_permission(self, request):
         return request.user.has_perm("conversations.change_message")
 
-    @admin.action(description="Retry the selected failed messages", permissions=["retry"])
+    @admin.action(description="Retry the selected failed or stuck messages", permissions=["retry"])
     def retry(self, request, queryset):
-        requeued = delivery.retry_failed(message_ids=list(queryset.values_list("pk", flat=True)))
-        skipped = queryset.count() - requeued
-        self.message_user(request, f"{requeued} message(s) queued again.", messages.SUCCESS)
-        if skipped > 0:
-            self.message_user(request, f"{skipped} message(s) were not failed and were left alone.", messages.WARNING)
+        result = delivery.retry(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{len(result.requeued)} message(s) queued again.", messages.SUCCESS)
+        if result.behind:
+            ids = ", ".join(f"#{pk}" for pk in result.behind)
+            self.message_user(
+                request,
+                f"{ids} will go after an older pending message of the same customer (messages go in order).",
+                messages.WARNING,
+            )
+        if result.in_flight:
+            ids = ", ".join(f"#{pk}" for pk in result.in_flight)
+            self.message_user(
+                request, f"{ids} are being sent right now and were left alone (no second send).", messages.WARNING
+            )
+        if result.skipped:
+            self.message_user(
+                request,
+                f"{len(result.skipped)} message(s) were already sent and were left alone.",
+                messages.WARNING,
+            )
 
     def changelist_view(self, request, extra_context=None):
         since = timezone.now() - dt.timedelta(hours=24)

@@ -78,6 +78,15 @@ def pause(*, messenger: str, account_id, seconds: float) -> None:
         _backend().pause(key, rate, int(seconds * 1_000_000))
 
 
+def account_wait(*, messenger: str, account_id) -> float:
+    """Seconds until the account's bucket has a free slot (0 when free); reserves nothing."""
+    buckets = _buckets(messenger=messenger, account_id=account_id, chat_id="")
+    if not buckets:
+        return 0.0
+    key, rate = buckets[0]
+    return _backend().wait(key, rate)
+
+
 def reset() -> None:
     """Forget all buckets (tests, benchmarks)."""
     _backend().reset()
@@ -140,6 +149,14 @@ class RedisLimiter:
     def pause(self, key: str, rate: Rate, pause_us: int) -> None:
         self._pause(keys=[key], args=[pause_us])
 
+    def wait(self, key: str, rate: Rate) -> float:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.time()
+        pipe.get(key)
+        (seconds, micros), tat = pipe.execute()
+        now = int(seconds) * 1_000_000 + int(micros)
+        return max(int(tat or 0) - rate.tolerance_us - now, 0) / 1_000_000
+
     def reset(self) -> None:
         for key in self.client.scan_iter(match="ratelimit:*", count=500):
             self.client.delete(key)
@@ -170,6 +187,10 @@ class LocalLimiter:
     def pause(self, key: str, rate: Rate, pause_us: int) -> None:
         with self.lock:
             self.tats[key] = max(self.tats.get(key, 0), self._now() + pause_us)
+
+    def wait(self, key: str, rate: Rate) -> float:
+        with self.lock:
+            return max(self.tats.get(key, 0) - rate.tolerance_us - self._now(), 0) / 1_000_000
 
     def reset(self) -> None:
         with self.lock:

@@ -142,11 +142,21 @@ class SimMessage(models.Model):
     echo = models.BooleanField(default=False, help_text="Written by the simulator's echo mode.")
     dropped = models.BooleanField(default=False, help_text="Accepted by the API but lost (drop mode).")
     seen_at = models.DateTimeField(null=True, blank=True, help_text="Out: shown on the customer's chat page.")
+    client_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="In: the chat page's key of this send, so a re-sent request stores it once.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "direction", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "client_key"], condition=~models.Q(client_key=""), name="sim_message_client_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.text[:40]}"

@@ -1,13 +1,16 @@
 """What happens on the fake platforms: customers write, bots answer, receipts follow."""
 
 import datetime as dt
+import logging
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from simulator import delivery, payloads
 from simulator.models import DropMode, ForcedError, Platform, SimAccount, SimCustomer, SimDelivery, SimMessage
+
+logger = logging.getLogger(__name__)
 
 # Platforms that tell the bot its messages arrived / were read.
 RECEIPT_PLATFORMS = {Platform.FACEBOOK, Platform.VIBER, Platform.NEXMO}
@@ -45,10 +48,35 @@ def _next_counters(account: SimAccount) -> tuple[int, int]:
     return update_id, counter
 
 
-def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
-    """A customer's text: stored, then delivered as the platform's signed webhook (or echoed)."""
+def customer_says(*, account: SimAccount, customer: SimCustomer, text: str, client_key: str = "") -> SimMessage:
+    """A customer's text: stored, then delivered as the platform's signed webhook (or echoed).
+
+    `client_key` names one send of the chat page: a request re-sent with the same key (its answer
+    was lost) returns the message already stored and delivers nothing again.
+    """
     if not text.strip():
         raise ValueError("A message needs some text.")
+    if client_key:
+        known = SimMessage.objects.filter(customer=customer, client_key=client_key).first()
+        if known is not None:
+            return known
+    try:
+        message, pending = _store_in(account=account, customer=customer, text=text, client_key=client_key)
+    except IntegrityError:  # the same key stored by a concurrent re-send
+        return SimMessage.objects.get(customer=customer, client_key=client_key)
+    if pending is not None and pending.status == SimDelivery.Status.PENDING:
+        try:
+            delivery.attempt(pending.id)
+        except Exception:
+            # The message is stored and its delivery is durable: a failure recording this attempt
+            # (e.g. the database busy) leaves it pending, retried after the lease like any other.
+            logger.exception("simulator: webhook attempt of delivery %s failed; it will be retried", pending.id)
+    return message
+
+
+def _store_in(
+    *, account: SimAccount, customer: SimCustomer, text: str, client_key: str
+) -> tuple[SimMessage, SimDelivery | None]:
     with transaction.atomic():
         update_id, counter = _next_counters(account)
         message_id = payloads.message_id(account.platform, counter)
@@ -58,6 +86,7 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> S
             direction=SimMessage.Direction.IN,
             text=text,
             platform_message_id=message_id,
+            client_key=client_key,
         )
         pending = None
         if account.echoes:
@@ -75,9 +104,54 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> S
                 kind="message",
                 event_id=str(update_id) if account.platform == Platform.TELEGRAM else message_id,
             )
-    if pending is not None and pending.status == SimDelivery.Status.PENDING:
-        delivery.attempt(pending.id)
-    return message
+    return message, pending
+
+
+def message_fates(*, account: SimAccount, messages: list[SimMessage]) -> dict[int, dict]:
+    """What became of each customer message: its webhook delivery as the platform sees it."""
+    ids = [m.id for m in messages if m.direction == SimMessage.Direction.IN]
+    deliveries = {
+        d.message_id: d for d in SimDelivery.objects.filter(message_id__in=ids, kind="message").order_by("id")
+    }
+    return {message_id: delivery_fate(account=account, sent=deliveries.get(message_id)) for message_id in ids}
+
+
+def delivery_fate(*, account: SimAccount, sent: SimDelivery | None) -> dict:
+    """{state, final, text, attempts, last_status_code} of one message's webhook delivery.
+
+    States: delivered, delivering (first attempt not answered yet), retrying, failed, dropped,
+    echoed, not_subscribed.
+    """
+    if sent is None:
+        if account.echoes:
+            return _fate("echoed", "Echo mode: the simulator answers itself (no webhook registered, or echo on).")
+        return _fate("not_subscribed", "Not delivered: the webhook is not subscribed to messages.")
+    code, attempts = sent.last_status_code, sent.attempts
+    answer = f"HTTP {code}" if code else (sent.last_response or "no answer")[:200]
+    if sent.status == SimDelivery.Status.DELIVERED:
+        after = f" after {attempts} attempts" if attempts > 1 else ""
+        return _fate("delivered", f"Delivered to the webhook ({answer}){after}.", sent)
+    if sent.status == SimDelivery.Status.DROPPED:
+        return _fate("dropped", "Dropped (drop mode): the contact center will not see it.", sent)
+    if sent.status == SimDelivery.Status.FAILED:
+        return _fate("failed", f"Not delivered: the platform gave up after {attempts} attempts (last: {answer}).", sent)
+    if attempts == 0:
+        return _fate("delivering", "Delivering to the webhook…", sent, final=False)
+    wait = ""
+    if sent.next_attempt_at:
+        wait = f" in {max(int((sent.next_attempt_at - timezone.now()).total_seconds()), 0)} s"
+    text = f"Webhook answered {answer} (attempt {attempts} of {delivery.MAX_ATTEMPTS}); the platform retries{wait}."
+    return _fate("retrying", text, sent, final=False)
+
+
+def _fate(state: str, text: str, sent: SimDelivery | None = None, *, final: bool = True) -> dict:
+    return {
+        "state": state,
+        "final": final,
+        "text": text,
+        "attempts": sent.attempts if sent else 0,
+        "last_status_code": sent.last_status_code if sent else None,
+    }
 
 
 def _subscribed_to_messages(account: SimAccount) -> bool:

@@ -48,8 +48,8 @@ def _bad(message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def message_json(message: SimMessage) -> dict:
-    return {
+def message_json(message: SimMessage, fate: dict | None = None) -> dict:
+    data = {
         "id": message.id,
         "direction": message.direction,
         "text": message.text,
@@ -57,6 +57,10 @@ def message_json(message: SimMessage) -> dict:
         "echo": message.echo,
         "created_at": message.created_at.isoformat(),
     }
+    if message.direction == SimMessage.Direction.IN:
+        data["client_key"] = message.client_key
+        data["fate"] = fate
+    return data
 
 
 @require_POST
@@ -69,25 +73,30 @@ def send(request, account_id: int):
     if not isinstance(data, dict):
         return _bad("The body must be a JSON object.")
     key, name, text = str(data.get("customer", "")), str(data.get("name", "")).strip(), str(data.get("text", ""))
+    client_key = str(data.get("client_key") or "")
     if not _KEY.match(key):
         return _bad("customer must be 1-64 letters, digits, '-' or '_'.")
+    if client_key and not _KEY.match(client_key):
+        return _bad("client_key must be 1-64 letters, digits, '-' or '_'.")
     if not text.strip():
         return _bad("Write some text.")
     if len(text) > MAX_TEXT or len(name) > 100:
         return _bad(f"The text may have at most {MAX_TEXT} characters and the name 100.")
     customer = services.get_customer(account=account, key=key, name=name)
-    message = services.customer_says(account=account, customer=customer, text=text)
-    sent = message.deliveries.filter(kind="message").first()
+    known = bool(client_key) and customer.messages.filter(client_key=client_key).exists()
+    message = services.customer_says(account=account, customer=customer, text=text, client_key=client_key)
+    sent = message.deliveries.filter(kind="message").order_by("id").first()
+    fate = services.delivery_fate(account=account, sent=sent)
     return JsonResponse(
         {
-            "message": message_json(message),
+            "message": message_json(message, fate),
             "customer": {"key": customer.key, "name": customer.name, "external_id": customer.external_id},
             "echo": account.echoes,
             "delivery": None
             if sent is None
             else {"status": sent.status, "last_status_code": sent.last_status_code, "attempts": sent.attempts},
         },
-        status=201,
+        status=200 if known else 201,
     )
 
 
@@ -120,10 +129,19 @@ def _int_param(request, name: str) -> int:
         return 0
 
 
+def _watched_ids(request) -> list[int]:
+    ids = []
+    for part in request.GET.get("watch", "").split(",")[:100]:
+        if part.strip().isdigit():
+            ids.append(int(part))
+    return ids
+
+
 @require_GET
 def messages(request, account_id: int):
     """The chat of one customer after message id `after`; polling it also marks the bot's
-    messages seen (receipts) and retries due webhook deliveries."""
+    messages seen (receipts) and retries due webhook deliveries. `watch` (ids, comma-separated)
+    asks for the current fate of customer messages shown earlier whose delivery is not final."""
     account = get_object_or_404(SimAccount, id=account_id)
     key = request.GET.get("customer", "")
     customer = account.customers.filter(key=key).first()
@@ -134,9 +152,12 @@ def messages(request, account_id: int):
     if any(m.direction == SimMessage.Direction.OUT for m in rows):
         services.customer_sees(account=account, customer=customer)
     delivery.deliver_due(account=account, limit=20)
+    watched = list(customer.messages.filter(id__in=_watched_ids(request), direction=SimMessage.Direction.IN))
+    fates = services.message_fates(account=account, messages=rows + watched)
     return JsonResponse(
         {
-            "messages": [message_json(m) for m in rows],
+            "messages": [message_json(m, fates.get(m.id)) for m in rows],
+            "fates": {str(m.id): fates[m.id] for m in watched},
             "customer": {
                 "key": customer.key,
                 "name": customer.name,

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,6 +15,7 @@ class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.delay = 0.0  # seconds before each POST is answered (a slow product)
         self.verify_token = "verify-me"
         receiver = self
 
@@ -32,6 +34,7 @@ class Receiver:
                 receiver.requests.append(
                     {"method": "POST", "path": self.path, "headers": dict(self.headers.items()), "body": body}
                 )
+                time.sleep(receiver.delay)
                 self._answer(receiver.statuses.pop(0) if receiver.statuses else 200)
 
             def do_GET(self):

@@ -14,7 +14,8 @@ function customerKey() {
 }
 
 const NAMES = ["Ana Lee", "Ben Ito", "Chloe Martin", "Dev Patel", "Eva Novak", "Femi Ade"];
-const state = { key: customerKey(), after: 0, afterRequest: 0, afterDelivery: 0, timer: null };
+const state = { key: customerKey(), after: 0, afterRequest: 0, afterDelivery: 0, timer: null, generation: 0, lastSent: null };
+const SEND_TRIES = 4; // a send whose answer is lost is re-sent with the same client_key (stored once)
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -30,13 +31,59 @@ function showStatus(text, isError = false) {
   $("status").classList.toggle("error", isError);
 }
 
-function addMessage(message) {
-  const item = document.createElement("li");
+// One <li> per message, found by server id or, before the send's answer, by the page's client key:
+// the poll and the send's answer may both bring the same message, in either order.
+function findMessage(message) {
+  const byId = $("messages").querySelector(`li[data-id="${message.id}"]`);
+  if (byId || !message.client_key) return byId;
+  return $("messages").querySelector(`li[data-client-key="${CSS.escape(message.client_key)}"]`);
+}
+
+function renderMessage(item, message) {
   item.className = message.direction;
-  item.dataset.id = message.id;
-  item.textContent = message.text; // never innerHTML: customer and bot text is untrusted
-  $("messages").append(item);
-  $("messages").scrollTop = $("messages").scrollHeight;
+  if (message.id) item.dataset.id = message.id;
+  if (message.client_key) item.dataset.clientKey = message.client_key;
+  let text = item.querySelector(".text");
+  if (!text) {
+    text = document.createElement("span");
+    text.className = "text";
+    item.append(text);
+  }
+  text.textContent = message.text; // never innerHTML: customer and bot text is untrusted
+  if (message.fate) showFate(item, message.fate);
+}
+
+function upsertMessage(message) {
+  let item = findMessage(message);
+  if (!item) {
+    item = document.createElement("li");
+    $("messages").append(item);
+    $("messages").scrollTop = $("messages").scrollHeight;
+  }
+  renderMessage(item, message);
+  return item;
+}
+
+// The fate of a customer's message, as the platform sees its webhook delivery.
+function showFate(item, fate) {
+  let label = item.querySelector(".fate");
+  if (!label) {
+    label = document.createElement("small");
+    label.className = "fate";
+    item.append(label);
+  }
+  label.textContent = fate.text;
+  item.dataset.fate = fate.state;
+  item.dataset.final = fate.final ? "1" : "";
+  const failed = ["failed", "not_sent", "not_subscribed"].includes(fate.state);
+  label.classList.toggle("error", failed || fate.state === "retrying");
+  if (state.lastSent && state.lastSent === item) showStatus(fate.text, failed || fate.state === "retrying");
+}
+
+function watchedIds() {
+  return [...$("messages").querySelectorAll("li.in[data-id]")]
+    .filter((item) => !item.dataset.final)
+    .map((item) => item.dataset.id);
 }
 
 function addLog(text, failed) {
@@ -48,24 +95,29 @@ function addLog(text, failed) {
 
 async function poll() {
   const id = accountId();
+  const generation = state.generation; // a chat switch starts a new loop; this one then stops
   if (!id) return;
   try {
-    const query = new URLSearchParams({ customer: state.key, after: state.after });
+    const query = new URLSearchParams({ customer: state.key, after: state.after, watch: watchedIds().join(",") });
     const response = await fetch(`${base}chat/${id}/messages?${query}`);
-    if (response.ok) {
+    if (response.ok && generation === state.generation) {
       const data = await response.json();
       showBlocked(data.customer);
       showIdentity(data.customer);
       for (const message of data.messages) {
-        if (!document.querySelector(`#messages li[data-id="${message.id}"]`)) addMessage(message);
+        upsertMessage(message);
         state.after = Math.max(state.after, message.id);
       }
+      for (const [messageId, fate] of Object.entries(data.fates || {})) {
+        const item = $("messages").querySelector(`li[data-id="${messageId}"]`);
+        if (item) showFate(item, fate);
+      }
     }
-    if ($("wire").open) await pollLog(id);
+    if ($("wire").open && generation === state.generation) await pollLog(id);
   } catch (error) {
     showStatus(`Connection problem: ${error.message}`, true);
   } finally {
-    state.timer = setTimeout(poll, POLL_MS);
+    if (generation === state.generation) state.timer = setTimeout(poll, POLL_MS);
   }
 }
 
@@ -122,6 +174,8 @@ async function toggleBlock() {
 
 function resetChat() {
   clearTimeout(state.timer);
+  state.generation += 1;
+  state.lastSent = null;
   state.after = 0; state.afterRequest = 0; state.afterDelivery = 0;
   $("messages").replaceChildren();
   $("log").replaceChildren();
@@ -134,30 +188,54 @@ function resetChat() {
   poll();
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// POST the send; an answer that is lost (network error, timeout, 5xx) is retried with the same
+// client_key, which the simulator stores once. Returns {response, data} or {error}.
+async function postSend(id, body, item) {
+  let last = {};
+  for (let attempt = 1; attempt <= SEND_TRIES; attempt++) {
+    if (attempt > 1) await sleep(500 * 2 ** (attempt - 2));
+    try {
+      const response = await fetch(`${base}chat/${id}/send`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      });
+      const data = await response.json().catch(() => ({}));
+      last = { response, data };
+      if (response.status < 500) return last;
+    } catch (error) {
+      last = { error };
+    }
+    showFate(item, { state: "sending", final: false, text: "Sending… (no answer yet, trying again)" });
+  }
+  return last;
+}
+
 async function send(event) {
   event.preventDefault();
   const text = $("text").value;
-  if (!text.trim() || !accountId()) return;
-  showStatus("Sending…");
-  const response = await fetch(`${base}chat/${accountId()}/send`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: JSON.stringify({ customer: state.key, name: $("name").value.trim(), text }),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    showStatus(data.error || `Not sent (HTTP ${response.status})`, true);
+  const id = accountId();
+  if (!text.trim() || !id) return;
+  const clientKey = "m-" + crypto.randomUUID().replaceAll("-", "");
+  const generation = state.generation;
+  $("text").value = "";
+  const item = upsertMessage({ direction: "in", text, client_key: clientKey });
+  state.lastSent = item;
+  showFate(item, { state: "sending", final: false, text: "Sending…" });
+  const body = { customer: state.key, name: $("name").value.trim(), text, client_key: clientKey };
+  const { response, data, error } = await postSend(id, body, item);
+  if (generation !== state.generation) return;
+  if (response && response.ok) {
+    upsertMessage(data.message);
+    state.after = Math.max(state.after, data.message.id);
     return;
   }
-  $("text").value = "";
-  addMessage(data.message);
-  state.after = Math.max(state.after, data.message.id);
-  const d = data.delivery;
-  if (data.echo) showStatus("Echo mode: the simulator answers itself (no webhook registered, or echo on).");
-  else if (!d) showStatus("Not delivered: the webhook is not subscribed to messages.", true);
-  else if (d.status === "delivered") showStatus(`Delivered to the webhook (HTTP ${d.last_status_code}).`);
-  else if (d.status === "dropped") showStatus("Dropped (drop mode): the contact center will not see it.");
-  else showStatus(`Webhook answered ${d.last_status_code ?? "nothing"}; the platform will retry.`, true);
+  if (item.dataset.id) return; // the poll found it stored: its fate shows, whatever this answer was
+  const why = (data && data.error) || (error ? `no answer from the simulator (${error.message})` : `HTTP ${response.status}`);
+  showFate(item, { state: "not_sent", final: true, text: `Not sent: ${why}` });
+  if (!$("text").value) $("text").value = text; // nothing stored: let the customer send it again
 }
 
 sessionStorage.getItem("sim-account") && ($("account").value = sessionStorage.getItem("sim-account"));
