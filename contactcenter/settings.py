@@ -278,6 +278,12 @@ PLATFORM_HTTP_TIMEOUT = (
 AGENTDESK_PRESENCE_GRACE_SECONDS = env.int("AGENTDESK_PRESENCE_GRACE_SECONDS", default=60)
 AGENTDESK_HEARTBEAT_SECONDS = env.int("AGENTDESK_HEARTBEAT_SECONDS", default=5)
 
+# Sent (then the chat is closed) when a customer writes to an account on no enabled scenario
+# entry, so nobody waits in silence; empty: close without a message.
+UNROUTED_CHAT_MESSAGE = env.str(
+    "UNROUTED_CHAT_MESSAGE", default="Sorry, nobody can answer on this channel yet. Please try again later."
+)
+
 # The messenger simulator: on by default under `make run`, off in production.
 SIMULATOR_ENABLED = env.bool("SIMULATOR_ENABLED", default=DEBUG)
 

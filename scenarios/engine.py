@@ -11,6 +11,7 @@ a committed one is never run again.
 
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from conversations.models import ChatEvent, Interaction, Message
 from conversations.services import close_interaction
 from scenarios import services
 from scenarios.blocks import REGISTRY, BlockError, Outcome
+from scenarios.blocks.base import SendFailed
 from scenarios.expressions import substitute
 from scenarios.models import Block, HandledChatEvent, ScenarioEntry, ScenarioRun, ScenarioTimer
 
@@ -138,13 +140,7 @@ def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
         return None
     entry = services.entry_for_account(interaction.account_id)
     if entry is None:
-        # No scenario to run: the chat stays open and unrouted; the log says which account
-        # needs an entry (documented in the README).
-        logger.warning(
-            "no enabled scenario entry holds account %s; interaction %s is left open without a scenario",
-            interaction.account_id,
-            interaction_id,
-        )
+        _unrouted(interaction)
         return None
     first = entry.scenario.blocks.order_by("order", "id").first()
     try:
@@ -172,6 +168,24 @@ def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
     for message in messages:
         _deliver_message(run, interaction, message)
     return run
+
+
+def _unrouted(interaction: Interaction) -> None:
+    """No enabled scenario entry holds the account: nobody would ever answer. Tell the
+    customer (UNROUTED_CHAT_MESSAGE) and close the chat, so it is not left open in silence;
+    the admin flags the account ("On no scenario entry")."""
+    logger.warning(
+        "no enabled scenario entry holds account %s; interaction %s is closed unanswered",
+        interaction.account_id,
+        interaction.pk,
+    )
+    if settings.UNROUTED_CHAT_MESSAGE:
+        try:
+            with transaction.atomic():
+                services.send_to_customer(interaction=interaction, text=settings.UNROUTED_CHAT_MESSAGE)
+        except SendFailed as exc:
+            logger.info("could not tell the customer of interaction %s: %s", interaction.pk, exc)
+    close_interaction(interaction, reason="no_scenario_entry")
 
 
 def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:

@@ -48,6 +48,17 @@ def test_send_message_takes_send_error_when_the_customer_is_unreachable(chat):
     assert "blocked" in run.variables["sendMessageError"]
 
 
+def test_an_account_on_no_scenario_entry_tells_the_customer_and_closes_the_chat(chat, settings):
+    interaction = chat([("end", "exit", {}, {})])
+    interaction.account.assignment.delete()  # the account is on no entry any more
+    settings.UNROUTED_CHAT_MESSAGE = "Nobody staffs this channel yet."
+    customer_writes(interaction, "hello?")
+    interaction.refresh_from_db()
+    assert bot_texts(interaction) == ["Nobody staffs this channel yet."]  # not left in silence
+    assert interaction.status == Interaction.Status.CLOSED and interaction.closed_reason == "no_scenario_entry"
+    assert not ScenarioRun.objects.filter(interaction=interaction).exists()
+
+
 def test_running_out_of_blocks_ends_like_exit(chat):
     interaction = chat([("hi", "send_message", {"message": "only"}, {})])
     customer_writes(interaction, "x")
