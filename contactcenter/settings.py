@@ -8,6 +8,7 @@ With DEBUG off, SECRET_KEY and FIELD_ENCRYPTION_KEY must be given.
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -150,6 +151,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis, Channels, Celery, cache ---------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
+CHANNELS_PREFIX = env.str("CHANNELS_PREFIX", default="cc")
+# Tests run in parallel (pytest-xdist sets PYTEST_XDIST_WORKER=gwN in each worker): like its own
+# test database, each worker gets its own Redis database and channel-layer prefix (pub/sub
+# channels are shared by all databases), so brokers, hints and rate limits never mix. The
+# servers and Celery workers a test starts get the resulting values explicitly.
+_XDIST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
+if REDIS_URL and _XDIST_WORKER.startswith("gw"):
+    _url = urlsplit(REDIS_URL)
+    _db = int(_url.path.strip("/") or 0) + int(_XDIST_WORKER[2:])
+    REDIS_URL = urlunsplit(_url._replace(path=f"/{_db % 16}"))
+    CHANNELS_PREFIX = f"{CHANNELS_PREFIX}-{_XDIST_WORKER}"
 
 if REDIS_URL:
     # The pub/sub layer is the lighter and faster of channels_redis' two layers; it is
@@ -157,7 +169,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="cc")},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNELS_PREFIX},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -318,7 +330,7 @@ LOGGING = {
     },
 }
 
-# --- Outbound delivery (integrations.delivery; owned by the outbound work) ------------
+# --- Outbound delivery (integrations.delivery) ---------------------------------------
 
 from kombu import Queue  # noqa: E402
 

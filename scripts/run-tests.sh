@@ -40,4 +40,5 @@ fi
 # Most tests run tasks in-process; the worker tests start a real Celery worker themselves.
 export CELERY_TASK_ALWAYS_EAGER=true
 echo "database: ${DATABASE_URL:-sqlite}  redis: ${REDIS_URL:-none}"
-exec "$PY" -m pytest "$@"
+# Both cores: each xdist worker has its own test database and Redis db (settings.py).
+exec "$PY" -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

@@ -92,6 +92,10 @@ def server_environment(**overrides: str) -> dict[str, str]:
     env.pop("TEST_DATABASE_NAME", None)
     # The child runs as the product does: an eager (embedded) server runs its own beat.
     env.pop("EMBEDDED_BEAT", None)
+    # This xdist worker's own Redis db and channel prefix, as values (settings.py derives them).
+    env.pop("PYTEST_XDIST_WORKER", None)
+    if settings.REDIS_URL:
+        env.update(REDIS_URL=settings.REDIS_URL, CHANNELS_PREFIX=settings.CHANNELS_PREFIX)
     env.update(overrides)
     return env
 
@@ -190,3 +194,18 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def run_async(async_fn, *args):
+    """Run an async test scenario to the end from sync test code, on a thread of its own.
+
+    Playwright's sync API (the session-wide `browser`) leaves an event loop in the main
+    thread, where async_to_sync refuses to run; a fresh thread has none, whatever ran before
+    in this process. Tests that use it are transactional: the thread has its own connection.
+    """
+    import concurrent.futures
+
+    from asgiref.sync import async_to_sync
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(async_to_sync(async_fn), *args).result()

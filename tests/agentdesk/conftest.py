@@ -1,4 +1,4 @@
-"""Small factories for agent-desk tests: services, agents with skills, customer chats."""
+"""Fixtures for agent-desk tests; the objects come from tests/factories.py."""
 
 import importlib
 import itertools
@@ -6,37 +6,25 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.contrib.auth import get_user_model
 
 from agentdesk.models import Agent, AgentSkill
-from agentdesk.states import change_state
 from conversations.models import Interaction, Message
-from conversations.services import open_interaction, record_inbound_message, upsert_customer
 from integrations.models import IntegrationAccount
 from scenarios.models import Service
+from tests import factories
 
 PASSWORD = "a-long-password-1"
 _seq = itertools.count(1)
 
 
 class Desk:
-    """Arrange helpers: everything is created through the models' and services' public API."""
+    """Arrange helpers over tests/factories.py, with the desk suites' defaults."""
 
     def service(self, name: str = "Support", **fields) -> Service:
-        service = Service(name=name, **fields)
-        service.save()
-        return service
+        return factories.service(name, **fields)
 
     def agent(self, username: str, *, skills=None, state: str = Agent.State.READY, chat_share: int = 25, **fields):
-        user = get_user_model().objects.create_user(
-            username, password=PASSWORD, first_name=username.capitalize(), is_staff=fields.pop("is_staff", False)
-        )
-        agent = Agent.objects.create(user=user, chat_share=chat_share, **fields)
-        for skill, level in (skills or {}).items():
-            AgentSkill.objects.create(agent=agent, skill=skill, level=level)
-        if state != Agent.State.LOGGED_OUT:
-            change_state(agent, state, cause="test")
-        return agent
+        return factories.agent(username, skills=skills, state=state, chat_share=chat_share, **fields)
 
     def account(self, messenger: str = "telegram") -> IntegrationAccount:
         return IntegrationAccount.objects.create(
@@ -73,27 +61,18 @@ class Desk:
         last_name="Lima",
         external_id: str = "",
     ):
-        account = account or self.account()
-        customer = upsert_customer(
-            account=account,
-            external_id=external_id or customer or f"c{next(_seq)}",
-            profile={"first_name": first_name, "last_name": last_name, "username": "ana_l", "language": "pt"},
+        return factories.chat(
+            account or self.account(),
+            text=text,
+            external_id=external_id or customer,
+            first_name=first_name,
+            last_name=last_name,
+            username="ana_l",
+            language="pt",
         )
-        interaction, _ = open_interaction(customer=customer)
-        self.customer_says(interaction, text)
-        return interaction
 
     def customer_says(self, interaction: Interaction, text: str) -> Message:
-        n = next(_seq)
-        return record_inbound_message(
-            interaction=interaction,
-            kind=Message.Kind.TEXT,
-            text=text,
-            attachment={},
-            platform_event_id=f"ev{n}",
-            platform_message_id=f"m{n}",
-            platform_timestamp=None,
-        )
+        return factories.customer_says(interaction, text)
 
 
 @pytest.fixture

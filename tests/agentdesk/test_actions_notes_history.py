@@ -1,17 +1,15 @@
 """Desktop actions applied once per request id, errors always answered, private notes and
 history search limited to who may read them (issues 12 and 15).
 
-Named to sort before the browser tests: their session-wide Playwright loop would block
-async_to_sync in this thread.
 """
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from agentdesk import consumers, history, notes, routing, services
 from agentdesk.models import ChatAssignment, HandledRequest, PrivateNote
 from conversations.models import Message
 from tests.agentdesk.test_consumer import communicator_for, receive_until
+from tests.conftest import run_async
 
 
 def accepted_chat(desk, agent, service, text="My order is late", **kwargs):
@@ -57,7 +55,7 @@ def test_a_repeated_request_id_is_acknowledged_once_applied_and_errors_are_answe
         await receive_until(comm, lambda f: f.get("request_id") == "x3" and f["type"] == "ack")
         await comm.disconnect()
 
-    async_to_sync(scenario)()
+    run_async(scenario)
     assert Message.objects.filter(text="Only once").count() == 1
     assert list(HandledRequest.objects.values_list("request_id", flat=True).order_by("id")) == ["page1-7", "x3"]
     # A failed action stores no request id, so its re-send is tried again.

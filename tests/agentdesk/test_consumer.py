@@ -5,7 +5,6 @@ agent's own chats: another agent's chat id is refused and nothing changes.
 """
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,6 +16,7 @@ from contactcenter.asgi import application
 from conversations.models import Message
 from conversations.realtime import publish_message
 from simulator.services import get_customer
+from tests.conftest import run_async
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 HOST = (b"host", b"127.0.0.1")  # the origin check compares scheme, host and port with the Host
@@ -51,7 +51,7 @@ def test_an_anonymous_socket_is_refused():
         connected, code = await comm.connect()
         assert not connected and code == 4401
 
-    async_to_sync(scenario)()
+    run_async(scenario)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def test_a_user_who_is_not_an_agent_is_refused():
         connected, code = await comm.connect()
         assert not connected and code == 4403
 
-    async_to_sync(scenario)()
+    run_async(scenario)
 
 
 def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx, live_server):
@@ -102,7 +102,7 @@ def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx, live_serv
         await receive_until(comm, lambda f: f.get("request_id") == "s")
         await comm.disconnect()
 
-    async_to_sync(as_bob)()
+    run_async(as_bob)
     assert ChatAssignment.objects.get(interaction=chat).status == ChatAssignment.Status.OFFERED
     assert not Message.objects.filter(text="hijack").exists()
 
@@ -141,7 +141,7 @@ def test_another_agents_chat_is_refused_and_the_own_one_works(desk_tx, live_serv
         assert pushed["message"]["direction"] == "in"
         await comm.disconnect()
 
-    async_to_sync(as_ann)()
+    run_async(as_ann)
     reply = Message.objects.get(text="On it!")
     assert (reply.direction, reply.sender_user, reply.status) == ("out", ann.user, "sent")
     # It reached the customer on the (fake) platform.
@@ -159,4 +159,4 @@ def test_a_page_from_another_site_cannot_open_the_socket(desk_tx):
         connected, _ = await comm.connect()
         assert not connected
 
-    async_to_sync(scenario)()
+    run_async(scenario)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.models import IntegrationAccount, Messenger
+from tests import factories
 
 # Where each fake platform API lives below a server's URL (the simulator's contract).
 SIMULATOR_API_PATHS = {
@@ -54,12 +55,9 @@ def account_fields_for(sim_account) -> dict:
 
 def make_account(*, messenger: str, api_base_url: str = "", name: str = "", **fields) -> IntegrationAccount:
     """A validated, saved account (model.clean runs, as the admin would)."""
-    account = IntegrationAccount(
-        messenger=messenger, name=name or f"Test {messenger}", api_base_url=api_base_url, **fields
+    return factories.account(
+        messenger, validated=True, name=name or f"Test {messenger}", api_base_url=api_base_url, **fields
     )
-    account.full_clean()
-    account.save()
-    return account
 
 
 @pytest.fixture

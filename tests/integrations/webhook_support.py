@@ -18,6 +18,7 @@ from django.test import TestCase
 
 from conversations.models import Customer, Interaction, Message
 from integrations.models import InboxEvent, IntegrationAccount
+from tests import factories
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FACEBOOK_PAGE_ID = "1000000000001"
@@ -43,8 +44,8 @@ MESSENGERS = tuple(SECRETS)
 
 
 def webhook_account(messenger: str, **overrides) -> IntegrationAccount:
-    fields = {"messenger": messenger, "name": f"Hooks {messenger}", **SECRETS[messenger], **overrides}
-    return IntegrationAccount.objects.create(**fields)
+    """An account with the webhook secrets these tests sign with."""
+    return factories.account(messenger, **{"name": f"Hooks {messenger}", **SECRETS[messenger], **overrides})
 
 
 def fixture_body(messenger: str, name: str) -> bytes:

@@ -1,61 +1,25 @@
-"""Small factories for scenario tests: accounts, customers, entries with a scenario of blocks."""
+"""Fixtures for scenario tests; the objects come from tests/factories.py."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from conversations.models import Customer, Interaction, Message
-from integrations.models import IntegrationAccount
+from conversations.models import Interaction, Message
 from scenarios import engine
-from scenarios.models import Block, Scenario, ScenarioEntry, ScenarioRun
-from scenarios.services import assign_account
-from scenarios.validation import BlockSpec, validate_blocks
+from scenarios.models import Scenario, ScenarioRun
+from tests import factories
 
 # Real Celery worker and beat processes on this run's Redis (shared with the outbound tests).
 from tests.outbound.conftest import celery_processes  # noqa: F401, E402
 
-_seq = itertools.count(1)
+# The shared builders, under the names these suites use.
+make_account = factories.account
+make_scenario = factories.scenario
+make_interaction = factories.interaction_on
 
 
-def make_account(messenger: str = "telegram", **fields) -> IntegrationAccount:
-    n = next(_seq)
-    return IntegrationAccount.objects.create(
-        messenger=messenger, name=f"{messenger} bot {n}", access_token=f"{n}:token", **fields
-    )
-
-
-def make_scenario(blocks: list[tuple], *, name: str | None = None) -> Scenario:
-    """blocks: (key, type, settings, exits) in run order; the scenario must validate."""
-    specs = [BlockSpec(key, key, kind, settings, exits) for key, kind, settings, exits in blocks]
-    errors = validate_blocks(specs)
-    assert errors == [], errors
-    scenario = Scenario.objects.create(name=name or f"Scenario {next(_seq)}")
-    for order, spec in enumerate(specs):
-        Block.objects.create(
-            scenario=scenario,
-            key=spec.key,
-            order=order,
-            title=spec.title,
-            type=spec.type,
-            settings=spec.settings,
-            exits=spec.exits,
-        )
-    return scenario
-
-
-def make_entry(blocks: list[tuple], *, account=None, **fields) -> ScenarioEntry:
-    entry = ScenarioEntry.objects.create(name=f"Entry {next(_seq)}", scenario=make_scenario(blocks), **fields)
-    assign_account(account=account or make_account(), entry=entry)
-    return entry
-
-
-def make_interaction(entry: ScenarioEntry, **customer_fields) -> Interaction:
-    account = entry.account_assignments.get().account
-    customer_fields.setdefault("first_name", "Ann")
-    customer = Customer.objects.create(account=account, external_id=str(100000 + next(_seq)), **customer_fields)
-    return Interaction.objects.create(account=account, customer=customer)
+def make_entry(blocks: list[tuple], *, account=None, **fields):
+    return factories.entry(blocks, on=account, **fields)
 
 
 def customer_writes(interaction: Interaction, text: str) -> Message:

@@ -2,7 +2,6 @@
 clients, over real HTTP: what they return and raise must be what they return and raise against
 api.telegram.org. The simulator's webhooks are parsed by both libraries' Update models."""
 
-import asyncio
 import datetime as dt
 import json
 
@@ -22,6 +21,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter
 from simulator.factories import create_account
 from simulator.models import ForcedError
 from simulator.services import customer_blocks, customer_says, get_customer
+from tests.conftest import run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +38,7 @@ def run_ptb(base: str, token: str, call):
         async with telegram.Bot(token, base_url=f"{base}/simulator/api/telegram/bot") as bot:  # getMe first
             return await call(bot)
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
 def run_aiogram(base: str, token: str, call):
@@ -51,7 +51,7 @@ def run_aiogram(base: str, token: str, call):
         finally:
             await session.close()
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
 def test_identity_and_bad_token(base, bot):
