@@ -9,6 +9,7 @@ from agentdesk.services.agent_state import (  # noqa: F401
     log_in,
     log_out,
     presence_expired,
+    ramp_up_ended,
     set_state,
 )
 from agentdesk.services.chats import mark_read, send_reply, transfer  # noqa: F401
