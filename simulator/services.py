@@ -45,7 +45,25 @@ def _next_counters(account: SimAccount) -> tuple[int, int]:
     return update_id, counter
 
 
-def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
+def buttons_of(message: SimMessage) -> list[dict]:
+    return [button for row in (message.markup or {}).get("buttons", []) for button in row]
+
+
+def customer_presses(*, account: SimAccount, customer: SimCustomer, message_id: int, label: str) -> SimMessage:
+    """The customer taps a button under one of the bot's messages: the platforms send the
+    label as the customer's text (Facebook adds the quick reply's payload)."""
+    message = SimMessage.objects.filter(
+        id=message_id, account=account, customer=customer, direction=SimMessage.Direction.OUT
+    ).first()
+    button = next((b for b in buttons_of(message) if b["label"] == label), None) if message else None
+    if button is None:
+        raise ValueError("No such button on that message.")
+    return customer_says(account=account, customer=customer, text=label, quick_reply=button.get("payload"))
+
+
+def customer_says(
+    *, account: SimAccount, customer: SimCustomer, text: str, quick_reply: str | None = None
+) -> SimMessage:
     """A customer's text: stored, then delivered as the platform's signed webhook (or echoed)."""
     if not text.strip():
         raise ValueError("A message needs some text.")
@@ -64,7 +82,12 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> S
             _store_out(account=account, customer=customer, text=f"Echo: {text}", echo=True)
         elif _subscribed_to_messages(account):
             body = payloads.inbound_text(
-                account=account, customer=customer, text=text, message_id=message_id, update_id=update_id
+                account=account,
+                customer=customer,
+                text=text,
+                message_id=message_id,
+                update_id=update_id,
+                quick_reply=quick_reply,
             )
             pending = delivery.create_delivery(
                 account=account,
@@ -90,7 +113,9 @@ def _subscribed_to_messages(account: SimAccount) -> bool:
     return True
 
 
-def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False) -> SimMessage:
+def _store_out(
+    *, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False, markup: dict | None = None
+) -> SimMessage:
     with transaction.atomic():
         _, counter = _next_counters(account)
         return SimMessage.objects.create(
@@ -98,15 +123,17 @@ def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: b
             customer=customer,
             direction=SimMessage.Direction.OUT,
             text=text,
+            markup=markup or {},
             platform_message_id=payloads.message_id(account.platform, counter),
             echo=echo,
             dropped=account.drop_mode == DropMode.OUTBOUND,
         )
 
 
-def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
-    """Our product sent a text through the fake send API: the customer will see it."""
-    message = _store_out(account=account, customer=customer, text=text)
+def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str, markup: dict | None = None) -> SimMessage:
+    """Our product sent a text (with buttons or a location in `markup`) through the fake send
+    API: the customer will see it."""
+    message = _store_out(account=account, customer=customer, text=text, markup=markup)
     if account.platform == Platform.NEXMO and account.status_url:
         blocked = account.forced_error == ForcedError.BLOCKED or customer.blocked
         _queue_receipt(account=account, customer=customer, message=message, kind="submitted")

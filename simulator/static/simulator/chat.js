@@ -35,6 +35,26 @@ function addMessage(message) {
   item.className = message.direction;
   item.dataset.id = message.id;
   item.textContent = message.text; // never innerHTML: customer and bot text is untrusted
+  const rows = (message.markup && message.markup.buttons) || [];
+  if (rows.length) {
+    // Quick replies / keyboard as the platform's app shows them: rows of buttons under the text.
+    const keyboard = document.createElement("div");
+    keyboard.className = "keyboard";
+    for (const row of rows) {
+      const line = document.createElement("div");
+      line.className = "keyrow";
+      for (const key of row) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "key";
+        button.textContent = key.label;
+        button.addEventListener("click", () => press(message.id, key.label));
+        line.append(button);
+      }
+      keyboard.append(line);
+    }
+    item.append(keyboard);
+  }
   $("messages").append(item);
   $("messages").scrollTop = $("messages").scrollHeight;
 }
@@ -132,6 +152,21 @@ function resetChat() {
   $("platform").textContent = option && option.value ? `Imitating ${option.textContent}` : "";
   sessionStorage.setItem("sim-account", accountId());
   poll();
+}
+
+async function press(messageId, label) {
+  const response = await fetch(`${base}chat/${accountId()}/press`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify({ customer: state.key, message_id: messageId, label }),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    showStatus(data.error || `Not sent (HTTP ${response.status})`, true);
+    return;
+  }
+  addMessage(data.message);
+  state.after = Math.max(state.after, data.message.id);
 }
 
 async function send(event) {
