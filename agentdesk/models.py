@@ -163,6 +163,7 @@ class ChatAssignment(models.Model):
     class Origin(models.TextChoices):
         SCENARIO = "scenario", "Scenario (Find Agent)"
         TRANSFER = "transfer", "Transfer"
+        OUTBOUND = "outbound", "Agent-started chat"
 
     # Statuses that take a share of the agent's capacity.
     HOLDING = (Status.RESERVED, Status.OFFERED, Status.ACTIVE)

@@ -24,3 +24,4 @@ from agentdesk.services.offers import (  # noqa: F401
     offer_timed_out,
     reject_offer,
 )
+from agentdesk.services.outbound import outbound_services, search_customers, start_outbound_chat  # noqa: F401
