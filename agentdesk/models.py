@@ -79,6 +79,8 @@ class Agent(models.Model):
     state_since = models.DateTimeField(default=timezone.now)
     # "Longest idle" for routing: moved to now when the agent goes Ready or gets a chat.
     idle_since = models.DateTimeField(default=timezone.now)
+    # Agent ramp-up (Chat Settings): no further chat is offered before this time.
+    ramp_up_until = models.DateTimeField(null=True, blank=True)
 
     # Socket presence, separate from the login state above.
     connections = models.PositiveIntegerField(default=0)
@@ -92,7 +94,8 @@ class Agent(models.Model):
         indexes = [
             models.Index(
                 fields=["presence_deadline"], condition=Q(presence_deadline__isnull=False), name="agent_presence_due"
-            )
+            ),
+            models.Index(fields=["ramp_up_until"], condition=Q(ramp_up_until__isnull=False), name="agent_ramp_up_due"),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +163,7 @@ class ChatAssignment(models.Model):
     class Origin(models.TextChoices):
         SCENARIO = "scenario", "Scenario (Find Agent)"
         TRANSFER = "transfer", "Transfer"
+        OUTBOUND = "outbound", "Agent-started chat"
 
     # Statuses that take a share of the agent's capacity.
     HOLDING = (Status.RESERVED, Status.OFFERED, Status.ACTIVE)

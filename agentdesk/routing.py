@@ -12,6 +12,7 @@ Locking (PostgreSQL row locks, READ COMMITTED):
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,9 +25,13 @@ from django.utils import timezone
 from agentdesk.models import Agent, AgentSkill, ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
 from agentdesk.states import change_state
+from contactcenter import scheduling
 from conversations import events
+from scenarios.models.org import ChatSettings
 
 logger = logging.getLogger(__name__)
+
+RAMP_UP_TASK = "agentdesk.tasks.ramp_up_deadline"
 
 Status = ChatAssignment.Status
 Origin = ChatAssignment.Origin
@@ -104,6 +109,11 @@ def accepts_chats(agent: Agent, holding: int) -> bool:
     )
 
 
+def ramping_up(agent: Agent, now=None) -> bool:
+    """Inside the ramp-up interval after the agent's last offer: no chat for it yet."""
+    return agent.ramp_up_until is not None and agent.ramp_up_until > (now or timezone.now())
+
+
 def queue_position(entry: QueuedChat) -> int:
     ahead = QueuedChat.objects.filter(priority__gt=entry.priority).count()
     ahead += QueuedChat.objects.filter(priority=entry.priority, enqueued_at__lt=entry.enqueued_at).count()
@@ -160,7 +170,7 @@ def find_agent(
             return RoutingResult(status=RoutingResult.NO_AGENTS)
 
         counts = holding_counts(a.pk for a in logged_in)
-        eligible = [a for a in logged_in if accepts_chats(a, counts.get(a.pk, 0))]
+        eligible = [a for a in logged_in if accepts_chats(a, counts.get(a.pk, 0)) and not ramping_up(a)]
         if eligible:
             best = max(
                 eligible,
@@ -225,10 +235,21 @@ def reserve(
         return None
     agent.idle_since = timezone.now()
     agent.save(update_fields=["idle_since"])
+    start_ramp_up(agent)
     if agent.state == Agent.State.READY:
         change_state(agent, Agent.State.BUSY, cause="chat reserved")
     notify_agents(agent.user_id)
     return assignment
+
+
+def start_ramp_up(agent: Agent) -> None:
+    """Space the agent's next offer by the ramp-up interval; its deadline hands out the queue."""
+    interval = ChatSettings.current().ramp_up_interval
+    if not interval:
+        return
+    agent.ramp_up_until = timezone.now() + dt.timedelta(seconds=interval)
+    agent.save(update_fields=["ramp_up_until"])
+    scheduling.on_commit(RAMP_UP_TASK, agent.pk, delay=interval + 0.05)
 
 
 # --- Event-driven queue ---------------------------------------------------------------
@@ -241,7 +262,7 @@ def dispatch_queue(agent: Agent) -> list[ChatAssignment]:
     Returns the reservations made; the scenario of each chat hears "agent_found" (a chat
     event), and the caller rings the ones transferred to a queue.
     """
-    if agent.state not in (Agent.State.READY, Agent.State.BUSY) or agent.pending_not_ready:
+    if agent.state not in (Agent.State.READY, Agent.State.BUSY) or agent.pending_not_ready or ramping_up(agent):
         return []
     free = agent.capacity - holding_counts([agent.pk]).get(agent.pk, 0)
     if free <= 0:
@@ -256,7 +277,7 @@ def dispatch_queue(agent: Agent) -> list[ChatAssignment]:
     ]
     taken: list[ChatAssignment] = []
     for entry_id in candidates:
-        if free <= 0:
+        if free <= 0 or ramping_up(agent):
             break
         entry = (
             QueuedChat.objects.select_for_update(skip_locked=True, of=("self",))

@@ -39,6 +39,11 @@ def presence_deadline(agent_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def ramp_up_deadline(agent_id: int) -> None:
+    services.ramp_up_ended(agent_id=agent_id)
+
+
+@shared_task(ignore_result=True)
 def sweep_deadlines() -> int:
     """Fire every due desk deadline; returns how many fired."""
     now = timezone.now()
@@ -58,4 +63,6 @@ def sweep_deadlines() -> int:
     )
     for pk in set(gone.values_list("pk", flat=True)[:200]) | set(stale.values_list("pk", flat=True)[:200]):
         fired += services.presence_expired(agent_id=pk, now=now)
+    for pk in Agent.objects.filter(ramp_up_until__lte=now).values_list("pk", flat=True)[:200]:
+        fired += services.ramp_up_ended(agent_id=pk, now=now)
     return fired

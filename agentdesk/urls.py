@@ -13,5 +13,8 @@ urlpatterns = [
     path("history/", views.history_search, name="history-search"),
     path("history/<int:interaction_id>/", views.history_transcript, name="history-transcript"),
     path("history/<int:interaction_id>/notes/", views.history_add_note, name="history-add-note"),
+    path("outbound/", views.outbound_options, name="outbound-options"),
+    path("outbound/customers/", views.outbound_customers, name="outbound-customers"),
+    path("outbound/start/", views.outbound_start, name="outbound-start"),
     path("supervisor/agents/<int:agent_id>/force/", views.supervisor_force, name="supervisor-force"),
 ]

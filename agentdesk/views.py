@@ -140,3 +140,65 @@ def history_add_note(request, interaction_id: int):
 def favicon(request):
     """Browsers ask for /favicon.ico on every page, the admin's and the simulator's included."""
     return redirect(static("agentdesk/favicon.svg"), permanent=True)
+
+
+# --- Agent-started chats ("New chat") ---------------------------------------------------
+
+OUTBOUND_NOTE = (
+    "You can write only to customers who wrote to this account before: the platforms allow no "
+    "other. On Facebook your message goes out only within 24 hours of the customer's last "
+    "message, or up to 7 days with the Human Agent tag where the page has that permission."
+)
+
+
+@login_required
+def outbound_options(request):
+    """The services whose outbound chat accounts the agent may use, and what the platforms allow."""
+    agent = Agent.objects.filter(user_id=request.user.pk).first()
+    if agent is None:
+        return HttpResponseForbidden("Not an agent.")
+    choices = [
+        {
+            "id": service.pk,
+            "name": service.name,
+            "accounts": [{"id": str(a.pk), "name": a.name, "messenger": a.messenger} for a in accounts],
+        }
+        for service, accounts in services.outbound_services(agent)
+    ]
+    return JsonResponse({"services": choices, "note": OUTBOUND_NOTE})
+
+
+@login_required
+def outbound_customers(request):
+    """Known customers of one of the agent's outbound accounts, by name, username or id."""
+    agent = Agent.objects.filter(user_id=request.user.pk).first()
+    if agent is None:
+        return HttpResponseForbidden("Not an agent.")
+    allowed = {str(a.pk): a for _, accounts in services.outbound_services(agent) for a in accounts}
+    account = allowed.get(request.GET.get("account", ""))
+    if account is None:
+        raise Http404("No such outbound account.")
+    found = services.search_customers(account=account, query=request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "customers": [
+                {"id": c.pk, "name": c.name, "username": c.username, "external_id": c.external_id} for c in found
+            ]
+        }
+    )
+
+
+@login_required
+@require_POST
+def outbound_start(request):
+    """Start the chat: the first message goes out and the chat opens on the agent's desktop."""
+    try:
+        interaction = services.start_outbound_chat(
+            agent_user=request.user,
+            service_id=int(request.POST.get("service") or 0),
+            customer_id=int(request.POST.get("customer") or 0),
+            text=request.POST.get("text", ""),
+        )
+    except (services.DeskError, ValueError) as exc:
+        return JsonResponse({"error": str(exc), "code": getattr(exc, "code", "invalid")}, status=400)
+    return JsonResponse({"interaction_id": interaction.pk}, status=201)

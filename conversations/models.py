@@ -213,6 +213,8 @@ class ChatEvent(models.Model):
         OFFER_REJECTED = "offer_rejected", "Offer rejected"
         OFFER_TIMED_OUT = "offer_timed_out", "Offer timed out"
         CHAT_ENDED = "chat_ended", "Chat ended"
+        # An agent started the chat (outbound): no scenario runs; its no-response timeout does.
+        OUTBOUND_CHAT_STARTED = "outbound_chat_started", "Agent-started chat"
         # For integrators (event webhooks); recorded only while a listener wants them.
         INTERACTION_OPENED = "interaction_opened", "Interaction opened"
         INTERACTION_CLOSED = "interaction_closed", "Interaction closed"

@@ -28,6 +28,7 @@ from conversations.models import Message
 from conversations.realtime import publish_message
 from conversations.services import apply_pending_receipts, mark_unreachable, status_changed
 from integrations import ratelimit
+from integrations.directives import Buttons, Location
 from integrations.providers import get_provider
 from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
 
@@ -117,13 +118,22 @@ def send_queued_message(*, message_id: int) -> Outcome:
     if slot.wait > 0:
         time.sleep(slot.wait)
     try:
-        sent = get_provider(message.account.messenger).send_text(
-            message.account,
-            to=message.customer.chat_id,
-            text=message.text,
-            idempotency_key=str(message.idempotency_key),
-            **_send_options(message),
-        )
+        provider = get_provider(message.account.messenger)
+        if (message.attachment or {}).get("location"):
+            sent = provider.send_location(
+                message.account,
+                to=message.customer.chat_id,
+                location=Location.from_json(message.attachment["location"]),
+                idempotency_key=str(message.idempotency_key),
+            )
+        else:
+            sent = provider.send_text(
+                message.account,
+                to=message.customer.chat_id,
+                text=message.text,
+                idempotency_key=str(message.idempotency_key),
+                **_send_options(message),
+            )
     except PlatformError as error:
         return _record_error(message_id, error)
     except Exception as error:  # a bug or an unwrapped network error: retry, never lose it
@@ -173,9 +183,13 @@ def _refusal(message: Message, *, now: dt.datetime) -> str:
 
 
 def _send_options(message: Message) -> dict:
+    options = {}
+    buttons = Buttons.from_json((message.attachment or {}).get("buttons"))
+    if buttons is not None:
+        options["buttons"] = buttons
     if _outside_facebook_window(message, now=timezone.now()) is not None:
-        return {"human_agent": True}
-    return {}
+        options["human_agent"] = True
+    return options
 
 
 def _locked(message_id: int) -> Message:

@@ -14,7 +14,7 @@ from contactcenter import scheduling
 from conversations import events
 from conversations.models import Interaction, Message
 from conversations.realtime import publish_message
-from integrations import delivery
+from integrations import delivery, directives
 from integrations.errors import OutboundRefused
 from integrations.providers import get_provider
 
@@ -100,22 +100,44 @@ def queue_text(
 ) -> list[Message]:
     """Store outbound text for the interaction's customer and send it once committed.
 
-    Returns the queued Message rows, in sending order. Raises MessageTooLong when the text
-    is over the platform's limit and `split` is False, EmptyMessage for empty text.
+    Chat directives (`/buttons`, `/location`; integrations.directives) become their own
+    messages. Returns the queued Message rows, in sending order. Raises MessageTooLong when
+    the text is over the platform's limit and `split` is False, EmptyMessage for empty text.
     """
     text = text.strip()
     if not text:
         raise EmptyMessage("An outbound message needs text.")
-    account = interaction.account
-    messenger = account.messenger
-    limit = text_limit(messenger)
-    length = text_length(text, messenger)
-    if length > limit and not split:
-        raise MessageTooLong(messenger=messenger, length=length, limit=limit)
-    parts = split_text(text, messenger=messenger) if length > limit else [text]
-
+    try:
+        parts = directives.parse(text) if directives.has_directive(text) else [directives.Part(text=text)]
+    except directives.DirectiveError as exc:
+        raise OutboundRefused(str(exc)) from exc
     now = timezone.now()
     messages = [
+        message
+        for part in parts
+        for message in _queue_part(interaction, part, sender=sender, sender_user=sender_user, split=split, now=now)
+    ]
+    for message in messages:
+        events.record(interaction_id=interaction.pk, kind=events.Kind.MESSAGE_CREATED, data={"message_id": message.pk})
+    transaction.on_commit(lambda: _after_queued(messages))
+    return messages
+
+
+def _queue_part(interaction, part: directives.Part, *, sender, sender_user, split: bool, now) -> list[Message]:
+    account = interaction.account
+    messenger = account.messenger
+    if part.location is not None:
+        chunks = [(Message.Kind.LOCATION, part.location.describe(), {"location": part.location.to_json()})]
+    else:
+        limit = text_limit(messenger)
+        length = text_length(part.text, messenger)
+        if length > limit and not split:
+            raise MessageTooLong(messenger=messenger, length=length, limit=limit)
+        texts = split_text(part.text, messenger=messenger) if length > limit else [part.text]
+        chunks = [(Message.Kind.TEXT, chunk, {}) for chunk in texts]
+        if part.buttons is not None:  # the buttons go under the last piece of their text
+            chunks[-1] = (Message.Kind.TEXT, chunks[-1][1], {"buttons": part.buttons.to_json()})
+    return [
         Message.objects.create(
             interaction=interaction,
             account=account,
@@ -123,17 +145,14 @@ def queue_text(
             direction=Message.Direction.OUTBOUND,
             sender=sender,
             sender_user=sender_user,
-            kind=Message.Kind.TEXT,
-            text=part,
+            kind=kind,
+            text=chunk,
+            attachment=attachment,
             status=Message.Status.QUEUED,
             next_attempt_at=now,
         )
-        for part in parts
+        for kind, chunk, attachment in chunks
     ]
-    for message in messages:
-        events.record(interaction_id=interaction.pk, kind=events.Kind.MESSAGE_CREATED, data={"message_id": message.pk})
-    transaction.on_commit(lambda: _after_queued(messages))
-    return messages
 
 
 def _after_queued(messages: list[Message]) -> None:

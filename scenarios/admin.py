@@ -19,7 +19,9 @@ from scenarios.diagram import render_svg
 from scenarios.models import (
     AccountAssignment,
     Block,
+    ChatSettings,
     Disposition,
+    EntryChatSettings,
     Holiday,
     HoursOfOperation,
     Scenario,
@@ -111,13 +113,45 @@ class ServiceAdmin(admin.ModelAdmin):
     inlines = [ServiceTeamInline, DispositionInline, ServiceAccountInline]
 
 
+class EntryChatSettingsInline(admin.StackedInline):
+    model = EntryChatSettings
+    extra = 0
+    max_num = 1
+    verbose_name_plural = "chat settings overrides (blank fields take the tenant-wide chat settings)"
+
+
+@admin.register(ChatSettings)
+class ChatSettingsAdmin(admin.ModelAdmin):
+    """One tenant-wide set: the list opens the one row (or the add form the first time)."""
+
+    fieldsets = [
+        ("Inactivity timeout (messenger chats)", {"fields": ["inactivity_timeout"]}),
+        (
+            "System chat messages",
+            {
+                "fields": [
+                    ("inactivity_warning_mode", "inactivity_warning_text"),
+                    ("inactivity_timeout_mode", "inactivity_timeout_text"),
+                ]
+            },
+        ),
+        ("Agents", {"fields": ["ramp_up_interval", "outbound_no_response_timeout"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ChatSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ScenarioEntry)
 class ScenarioEntryAdmin(admin.ModelAdmin):
     form = ScenarioEntryForm
     list_display = ["name", "scenario", "service", "hours_of_operation", "enabled", "accounts"]
     list_filter = ["enabled"]
     fields = ["name", "enabled", "scenario", "service", "hours_of_operation", "error_message"]
-    inlines = [EntryAccountInline]
+    inlines = [EntryAccountInline, EntryChatSettingsInline]
 
     @admin.display(description="Accounts")
     def accounts(self, obj):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from conversations.models import ChatEvent, Interaction, Message
 from conversations.services import close_interaction
-from scenarios import services
+from scenarios import inactivity, services
 from scenarios.blocks import REGISTRY, BlockError, Outcome
 from scenarios.blocks.base import SendFailed
 from scenarios.expressions import substitute
@@ -39,6 +39,7 @@ CHAT_EVENTS = frozenset(
         Kind.OFFER_REJECTED,
         Kind.OFFER_TIMED_OUT,
         Kind.CHAT_ENDED,
+        Kind.OUTBOUND_CHAT_STARTED,
     }
 )
 TIMER = "timer"
@@ -114,6 +115,11 @@ def handle_event(
         if chat_event_id is not None and not _first_handling(chat_event_id):
             logger.info("chat event %s was handled already", chat_event_id)
             return run
+        if event == Kind.OUTBOUND_CHAT_STARTED:  # an agent wrote first: no scenario, the no-response timeout
+            interaction = Interaction.objects.filter(pk=interaction_id).first()
+            if interaction is not None:
+                inactivity.arm(interaction, outbound=True)
+            return run
         if run is None:
             if event != "customer_message":
                 logger.info("event %s for interaction %s without a scenario run ignored", event, interaction_id)
@@ -138,6 +144,10 @@ def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
     interaction = Interaction.objects.select_related("customer", "account").filter(pk=interaction_id).first()
     if interaction is None or interaction.status != Interaction.Status.OPEN:
         return None
+    if interaction.agent_id is not None:
+        # Connected to an agent before the customer wrote: an agent-started chat, which
+        # runs no scenario; the answer is the agent's to read.
+        return None
     entry = services.entry_for_account(interaction.account_id)
     if entry is None:
         _unrouted(interaction)
@@ -158,6 +168,7 @@ def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
         run = ScenarioRun.objects.select_for_update().get(interaction_id=interaction_id)
         _dispatch(run, "customer_message", data)
         return run
+    inactivity.arm(interaction, entry=entry)
     messages = _unseen_messages(run, data)
     if messages:  # the oldest unseen message starts the run; later ones are events to it
         _note_message(run, messages.pop(0))
@@ -205,6 +216,11 @@ def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
         if timer is None:
             return
         payload["timer"] = timer
+    if event == "chat_ended" and data.get("cause") == inactivity.INACTIVITY_CAUSE:
+        # The customer stopped answering: the chat is over whatever block waits.
+        run.variables["targetDisconnectedCause"] = inactivity.INACTIVITY_CAUSE
+        _finish(run, interaction, inactivity.CLOSED_REASON)
+        return
     if event not in run.waiting_for:
         if event == "chat_ended":  # the customer or the system ended the chat mid-flow
             _finish(run, interaction, "customer_left" if data.get("by") == "customer" else "chat_ended")

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from scenarios import engine, services
+from scenarios import engine, inactivity, services
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +42,21 @@ def fire_timer(timer_id: int) -> None:
     interaction_id = services.claim_timer(timer_id)
     if interaction_id is not None:
         services.wake(interaction_id, timer_id)
+
+
+@shared_task(ignore_result=True)
+def inactivity_deadline(row_id: int) -> None:
+    """Countdown task of one chat's inactivity deadline; the sweeper covers it if lost."""
+    inactivity.fire(row_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_inactivity() -> int:
+    """Beat: fire every due inactivity deadline (warning or close)."""
+    fired = 0
+    for row_id in inactivity.due_ids():
+        try:
+            fired += inactivity.fire(row_id) != "done"
+        except Exception:  # one chat's failure must not stop the others
+            logger.exception("inactivity deadline %s failed", row_id)
+    return fired

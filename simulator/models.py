@@ -138,6 +138,9 @@ class SimMessage(models.Model):
     customer = models.ForeignKey(SimCustomer, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=3, choices=Direction.choices)
     text = models.TextField()
+    # Out: what the platform shows with the text: {"buttons": [[{"label", "payload"}, ...] rows],
+    # "location": {...}}; the chat page renders the buttons and a press answers with the label.
+    markup = models.JSONField(default=dict, blank=True)
     platform_message_id = models.CharField(max_length=100, blank=True)
     echo = models.BooleanField(default=False, help_text="Written by the simulator's echo mode.")
     dropped = models.BooleanField(default=False, help_text="Accepted by the API but lost (drop mode).")

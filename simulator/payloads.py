@@ -55,8 +55,17 @@ def dumps(platform: str, payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def inbound_text(*, account: SimAccount, customer: SimCustomer, text: str, message_id: str, update_id: int) -> dict:
-    """The webhook body of a customer's text message."""
+def inbound_text(
+    *,
+    account: SimAccount,
+    customer: SimCustomer,
+    text: str,
+    message_id: str,
+    update_id: int,
+    quick_reply: str | None = None,
+) -> dict:
+    """The webhook body of a customer's text message (a pressed Facebook quick reply carries
+    its payload)."""
     ms = now_ms()
     platform = account.platform
     if platform == Platform.TELEGRAM:
@@ -75,7 +84,10 @@ def inbound_text(*, account: SimAccount, customer: SimCustomer, text: str, messa
             },
         }
     if platform == Platform.FACEBOOK:
-        return _facebook(account, customer, ms, {"message": {"mid": message_id, "text": text}})
+        message = {"mid": message_id, "text": text}
+        if quick_reply is not None:
+            message["quick_reply"] = {"payload": quick_reply}
+        return _facebook(account, customer, ms, {"message": message})
     if platform == Platform.LINE:
         return {
             "destination": account.platform_id,

@@ -48,11 +48,30 @@ def _next_counters(account: SimAccount) -> tuple[int, int]:
     return update_id, counter
 
 
-def customer_says(*, account: SimAccount, customer: SimCustomer, text: str, client_key: str = "") -> SimMessage:
+def buttons_of(message: SimMessage) -> list[dict]:
+    return [button for row in (message.markup or {}).get("buttons", []) for button in row]
+
+
+def customer_presses(*, account: SimAccount, customer: SimCustomer, message_id: int, label: str) -> SimMessage:
+    """The customer taps a button under one of the bot's messages: the platforms send the
+    label as the customer's text (Facebook adds the quick reply's payload)."""
+    message = SimMessage.objects.filter(
+        id=message_id, account=account, customer=customer, direction=SimMessage.Direction.OUT
+    ).first()
+    button = next((b for b in buttons_of(message) if b["label"] == label), None) if message else None
+    if button is None:
+        raise ValueError("No such button on that message.")
+    return customer_says(account=account, customer=customer, text=label, quick_reply=button.get("payload"))
+
+
+def customer_says(
+    *, account: SimAccount, customer: SimCustomer, text: str, client_key: str = "", quick_reply: str | None = None
+) -> SimMessage:
     """A customer's text: stored, then delivered as the platform's signed webhook (or echoed).
 
     `client_key` names one send of the chat page: a request re-sent with the same key (its answer
-    was lost) returns the message already stored and delivers nothing again.
+    was lost) returns the message already stored and delivers nothing again. `quick_reply`: the
+    payload of a pressed button, where the platform sends one.
     """
     if not text.strip():
         raise ValueError("A message needs some text.")
@@ -61,7 +80,9 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str, clie
         if known is not None:
             return known
     try:
-        message, pending = _store_in(account=account, customer=customer, text=text, client_key=client_key)
+        message, pending = _store_in(
+            account=account, customer=customer, text=text, client_key=client_key, quick_reply=quick_reply
+        )
     except IntegrityError:  # the same key stored by a concurrent re-send
         return SimMessage.objects.get(customer=customer, client_key=client_key)
     if pending is not None and pending.status == SimDelivery.Status.PENDING:
@@ -75,7 +96,7 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str, clie
 
 
 def _store_in(
-    *, account: SimAccount, customer: SimCustomer, text: str, client_key: str
+    *, account: SimAccount, customer: SimCustomer, text: str, client_key: str, quick_reply: str | None = None
 ) -> tuple[SimMessage, SimDelivery | None]:
     with transaction.atomic():
         update_id, counter = _next_counters(account)
@@ -93,7 +114,12 @@ def _store_in(
             _store_out(account=account, customer=customer, text=f"Echo: {text}", echo=True)
         elif _subscribed_to_messages(account):
             body = payloads.inbound_text(
-                account=account, customer=customer, text=text, message_id=message_id, update_id=update_id
+                account=account,
+                customer=customer,
+                text=text,
+                message_id=message_id,
+                update_id=update_id,
+                quick_reply=quick_reply,
             )
             pending = delivery.create_delivery(
                 account=account,
@@ -164,7 +190,9 @@ def _subscribed_to_messages(account: SimAccount) -> bool:
     return True
 
 
-def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False) -> SimMessage:
+def _store_out(
+    *, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False, markup: dict | None = None
+) -> SimMessage:
     with transaction.atomic():
         _, counter = _next_counters(account)
         return SimMessage.objects.create(
@@ -172,15 +200,17 @@ def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: b
             customer=customer,
             direction=SimMessage.Direction.OUT,
             text=text,
+            markup=markup or {},
             platform_message_id=payloads.message_id(account.platform, counter),
             echo=echo,
             dropped=account.drop_mode == DropMode.OUTBOUND,
         )
 
 
-def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
-    """Our product sent a text through the fake send API: the customer will see it."""
-    message = _store_out(account=account, customer=customer, text=text)
+def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str, markup: dict | None = None) -> SimMessage:
+    """Our product sent a text (with buttons or a location in `markup`) through the fake send
+    API: the customer will see it."""
+    message = _store_out(account=account, customer=customer, text=text, markup=markup)
     if account.platform == Platform.NEXMO and account.status_url:
         blocked = account.forced_error == ForcedError.BLOCKED or customer.blocked
         _queue_receipt(account=account, customer=customer, message=message, kind="submitted")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts.json", views.accounts, name="accounts"),
     path("chat/<int:account_id>/send", views.send, name="send"),
     path("chat/<int:account_id>/block", views.block, name="block"),
+    path("chat/<int:account_id>/press", views.press, name="press"),
     path("chat/<int:account_id>/messages", views.messages, name="messages"),
     path("chat/<int:account_id>/log", views.log, name="log"),
     # Fake platform APIs, same paths below the base URL as the real ones.

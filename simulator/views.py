@@ -53,6 +53,7 @@ def message_json(message: SimMessage, fate: dict | None = None) -> dict:
         "id": message.id,
         "direction": message.direction,
         "text": message.text,
+        "markup": message.markup,
         "platform_message_id": message.platform_message_id,
         "echo": message.echo,
         "created_at": message.created_at.isoformat(),
@@ -98,6 +99,31 @@ def send(request, account_id: int):
         },
         status=200 if known else 201,
     )
+
+
+@require_POST
+def press(request, account_id: int):
+    """The customer taps a button under one of the bot's messages."""
+    account = get_object_or_404(SimAccount, id=account_id)
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return _bad("The body must be JSON.")
+    if not isinstance(data, dict):
+        return _bad("Send {customer, message_id, label}.")
+    customer = account.customers.filter(key=str(data.get("customer", ""))).first()
+    if customer is None:
+        return _bad("Unknown customer: write a message first.", 404)
+    try:
+        message = services.customer_presses(
+            account=account,
+            customer=customer,
+            message_id=int(data.get("message_id") or 0),
+            label=str(data.get("label")),
+        )
+    except ValueError as exc:
+        return _bad(str(exc))
+    return JsonResponse({"message": message_json(message)}, status=201)
 
 
 @require_POST

@@ -104,9 +104,16 @@ class LiveServer:
     def __init__(self, url: str, process):
         self.url = url
         self.process = process
+        self.start = None  # set by live_daphne: starts a new server process on the same port
 
     def __str__(self) -> str:
         return self.url
+
+    def restart(self) -> None:
+        """Stop the server process (SIGTERM) and start a new one on the same port: a restart."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process = self.start()
 
 
 @pytest.fixture
@@ -124,41 +131,46 @@ def live_daphne(transactional_db, tmp_path):
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "daphne.log"
     env = server_environment(PUBLIC_BASE_URL=url, ALLOWED_HOSTS="127.0.0.1,localhost")
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "contactcenter.server",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "contactcenter.asgi:application",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+
+    def start():
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "contactcenter.server",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "contactcenter.asgi:application",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while True:
             try:
                 urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
-                break
+                return process
             except Exception:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
                     raise RuntimeError(f"Daphne did not start:\n{log_path.read_text()[-4000:]}") from None
                 time.sleep(0.2)
-        server = LiveServer(url, process)
-        server.log_path = log_path
+
+    server = LiveServer(url, start())
+    server.start = start
+    server.log_path = log_path
+    try:
         yield server
     finally:
-        process.terminate()
+        server.process.terminate()
         try:
-            process.wait(timeout=10)
+            server.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            server.process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from agentdesk.services.agent_state import (  # noqa: F401
     log_in,
     log_out,
     presence_expired,
+    ramp_up_ended,
     set_state,
 )
 from agentdesk.services.chats import mark_read, send_reply, transfer  # noqa: F401
@@ -23,3 +24,4 @@ from agentdesk.services.offers import (  # noqa: F401
     offer_timed_out,
     reject_offer,
 )
+from agentdesk.services.outbound import outbound_services, search_customers, start_outbound_chat  # noqa: F401

@@ -119,3 +119,19 @@ def presence_expired(*, agent_id: int, now: dt.datetime | None = None) -> bool:
     agent.save(update_fields=["connections"])
     _log_out(agent, cause="connection lost")
     return True
+
+
+@transaction.atomic
+def ramp_up_ended(*, agent_id: int, now: dt.datetime | None = None) -> bool:
+    """The agent's ramp-up interval ran out: it may be offered the next queued chat."""
+    now = now or timezone.now()
+    user_id = Agent.objects.filter(pk=agent_id).values_list("user_id", flat=True).first()
+    if user_id is None:
+        return False
+    agent = states.lock_agent(user_id=user_id)
+    if agent.ramp_up_until is None or agent.ramp_up_until > now:
+        return False
+    agent.ramp_up_until = None
+    agent.save(update_fields=["ramp_up_until"])
+    settle(agent, cause="ramp-up")
+    return True

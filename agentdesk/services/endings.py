@@ -13,6 +13,7 @@ from agentdesk.notify import notify_agents
 from agentdesk.services.common import end_active, lock_due_assignment, own_assignment, record_event, settle
 from agentdesk.services.exceptions import DeskError
 from conversations.models import ChatEvent
+from conversations.services import close_interaction
 
 Status = ChatAssignment.Status
 
@@ -35,6 +36,8 @@ def end_chat(*, interaction, by: str = "agent", cause: str = "UserHangup", agent
         end_active(assignment, cause=cause)
         settle(agent, cause="chat ended")
         record_event(interaction.pk, ChatEvent.Kind.CHAT_ENDED, {"by": "agent", "cause": cause})
+        if assignment.origin == ChatAssignment.Origin.OUTBOUND:  # no scenario closes an agent-started chat
+            close_interaction(interaction, reason="agent_ended")
         return
     QueuedChat.objects.filter(interaction=interaction).delete()
     holders = ChatAssignment.objects.filter(interaction=interaction, status__in=ChatAssignment.HOLDING)

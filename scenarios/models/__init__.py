@@ -4,6 +4,8 @@ which the agent desk may read, and the flow (`flow`: scenarios, entries, runs), 
 from scenarios.models.flow import (  # noqa: F401
     AccountAssignment,
     Block,
+    ChatInactivity,
+    EntryChatSettings,
     HandledChatEvent,
     Scenario,
     ScenarioEntry,
@@ -11,6 +13,7 @@ from scenarios.models.flow import (  # noqa: F401
     ScenarioTimer,
 )
 from scenarios.models.org import (  # noqa: F401
+    ChatSettings,
     Disposition,
     Holiday,
     HoursOfOperation,

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from integrations.models import Messenger
-from scenarios.models.org import HoursOfOperation, Service
+from scenarios.models.org import ChatSettings, HoursOfOperation, Service
 
 
 class Scenario(models.Model):
@@ -185,3 +185,49 @@ class HandledChatEvent(models.Model):
 
     def __str__(self) -> str:
         return f"chat event {self.event_id} handled"
+
+
+class EntryChatSettings(models.Model):
+    """Chat settings of one scenario entry: each blank field takes the tenant-wide value."""
+
+    Mode = ChatSettings.Mode
+
+    entry = models.OneToOneField(ScenarioEntry, on_delete=models.CASCADE, related_name="chat_settings")
+    inactivity_timeout = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: the tenant-wide value.")
+    inactivity_warning_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
+    inactivity_warning_text = models.CharField(max_length=500, blank=True)
+    inactivity_timeout_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
+    inactivity_timeout_text = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "chat settings override"
+        verbose_name_plural = "chat settings overrides"
+
+    def __str__(self) -> str:
+        return f"Chat settings of {self.entry}"
+
+
+class ChatInactivity(models.Model):
+    """The inactivity deadline of one open chat: warn at half the timeout, close at the timeout.
+
+    Counted from `base_at`, the last customer or agent message the deadline knows of; a
+    newer message moves it forward when the deadline is next looked at. Fired by a countdown
+    task and by the beat sweeper, so it survives restarts.
+    """
+
+    interaction = models.OneToOneField("conversations.Interaction", on_delete=models.CASCADE, related_name="inactivity")
+    timeout = models.PositiveIntegerField(help_text="Seconds.")
+    warning_text = models.CharField(max_length=500, blank=True, help_text="Empty: no warning.")
+    closing_text = models.CharField(max_length=500, blank=True, help_text="Empty: closed without a message.")
+    base_at = models.DateTimeField()
+    warn_at = models.DateTimeField(null=True, blank=True)
+    close_at = models.DateTimeField()
+    warned_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "chat inactivity deadlines"
+        indexes = [models.Index(fields=["close_at"], condition=Q(done_at__isnull=True), name="inactivity_pending")]
+
+    def __str__(self) -> str:
+        return f"Inactivity of interaction {self.interaction_id}"

@@ -158,3 +158,58 @@ class ServiceTeam(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} in {self.service} ({self.level})"
+
+
+class ChatSettings(models.Model):
+    """The tenant-wide Chat Settings (one row): inactivity timeout and its messages, the agent
+    ramp-up interval, the no-response timeout of agent-started chats. Scenario entries may
+    override the timeout and the messages (scenarios.models.flow.EntryChatSettings).
+
+    Lives with the organisation models because the agent desk reads the ramp-up interval.
+    """
+
+    class Mode(models.TextChoices):
+        CUSTOM = "custom", "Custom"
+        DISABLED = "disabled", "Disabled"
+
+    inactivity_timeout = models.PositiveIntegerField(
+        default=600,
+        help_text="Seconds without a customer or agent message after which a messenger chat is closed; 0 = never.",
+    )
+    inactivity_warning_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.CUSTOM)
+    inactivity_warning_text = models.CharField(
+        max_length=500,
+        default="Are you still there? This chat will close soon if we do not hear from you.",
+        blank=True,
+        help_text="Sent at half the inactivity timeout.",
+    )
+    inactivity_timeout_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.CUSTOM)
+    inactivity_timeout_text = models.CharField(
+        max_length=500,
+        default="This chat was closed because there was no activity. Write again any time.",
+        blank=True,
+        help_text="Sent when the chat is closed by the inactivity timeout.",
+    )
+    ramp_up_interval = models.PositiveIntegerField(
+        default=0, help_text="Agent ramp-up: seconds between successive chats offered to one agent; 0 = no spacing."
+    )
+    outbound_no_response_timeout = models.PositiveIntegerField(
+        default=600,
+        help_text="Agent-started chats: seconds without an answer after which the chat is closed; 0 = never.",
+    )
+
+    class Meta:
+        verbose_name = "chat settings"
+        verbose_name_plural = "chat settings"
+
+    def __str__(self) -> str:
+        return "Chat settings"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # one tenant-wide set
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> "ChatSettings":
+        """The saved settings, or the defaults when none were saved."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)

@@ -108,7 +108,14 @@ def _send(page: SimAccount, params: dict):
         return _error("(#613) Calls to this api have exceeded the rate limit.", 613)
     if refusal == "blocked":
         return _error("(#551) This person isn't available right now.", 551, subcode=1545041)
-    sent = services.bot_sends(account=page, customer=customer, text=text)
+    replies = message.get("quick_replies") or []
+    if not isinstance(replies, list) or len(replies) > 13:
+        return _error("(#100) param message[quick_replies] must have at most 13 elements", 100)
+    if any(not isinstance(r, dict) or not r.get("title") or len(str(r["title"])) > 20 for r in replies):
+        return _error("(#100) Quick reply titles must be 1-20 characters", 100)
+    buttons = [[{"label": str(r["title"]), "payload": str(r.get("payload") or "")} for r in replies]] if replies else []
+    markup = {"buttons": buttons} if buttons else {}
+    sent = services.bot_sends(account=page, customer=customer, text=text, markup=markup)
     return json_response({"recipient_id": psid, "message_id": sent.platform_message_id})
 
 

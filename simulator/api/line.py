@@ -103,6 +103,17 @@ def _test_endpoint(account: SimAccount, params: dict):
     )
 
 
+def _shown(message: dict) -> dict:
+    """What the LINE app shows of one message: its text, quick reply buttons or a map pin."""
+    if message.get("type") == "location":
+        place = {k: message[k] for k in ("title", "address", "latitude", "longitude")}
+        return {"text": f"📍 {message['title']}, {message['address']}", "markup": {"location": place}}
+    items = (message.get("quickReply") or {}).get("items") or []
+    actions = [item.get("action") or {} for item in items]
+    buttons = [[{"label": a.get("label") or a.get("text"), "payload": a.get("data")} for a in actions]]
+    return {"text": message["text"], "markup": {"buttons": buttons} if actions else {}}
+
+
 def _push(request, account: SimAccount, params: dict):
     retry_key = request.headers.get("X-Line-Retry-Key", "")
     if retry_key:
@@ -117,8 +128,15 @@ def _push(request, account: SimAccount, params: dict):
     if not isinstance(messages, list) or not 1 <= len(messages) <= 5:
         return _invalid("Size must be between 1 and 5", "messages")
     for i, message in enumerate(messages):
+        if isinstance(message, dict) and message.get("type") == "location":
+            if not all(message.get(k) not in (None, "") for k in ("title", "address", "latitude", "longitude")):
+                return _invalid("May not be empty", f"messages[{i}]")
+            continue
         if not isinstance(message, dict) or message.get("type") != "text":
-            return _invalid("Must be one of the following values: [text]", f"messages[{i}].type")
+            return _invalid("Must be one of the following values: [text, location]", f"messages[{i}].type")
+        items = ((message.get("quickReply") or {}).get("items")) or []
+        if len(items) > 13 or any(len(str(((i_ or {}).get("action") or {}).get("label") or "")) > 20 for i_ in items):
+            return _invalid("Size must be between 0 and 13", f"messages[{i}].quickReply.items")
         text = message.get("text")
         if not isinstance(text, str) or not text:
             return _invalid("May not be empty", f"messages[{i}].text")
@@ -139,9 +157,7 @@ def _push(request, account: SimAccount, params: dict):
         with transaction.atomic():
             if retry_key:
                 key_row = SimRetryKey.objects.create(account=account, key=retry_key.lower(), request_id=request_id)
-            sent = [
-                services.bot_sends(account=account, customer=customer, text=message["text"]) for message in messages
-            ]
+            sent = [services.bot_sends(account=account, customer=customer, **_shown(message)) for message in messages]
             sent_messages = [{"id": s.platform_message_id, "quoteToken": payloads.ulid()} for s in sent]
             if retry_key:
                 key_row.sent_messages = sent_messages

@@ -156,7 +156,10 @@ def send_message(account, params):
         return _error(429, "Too Many Requests: retry after 1", retry_after=1)
     if refusal == "blocked":
         return _error(403, "Forbidden: bot was blocked by the user")
-    message = services.bot_sends(account=account, customer=customer, text=text)
+    markup = _keyboard(params.get("reply_markup"))
+    if markup is None:
+        return _error(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    message = services.bot_sends(account=account, customer=customer, text=text, markup=markup)
     chat = {"id": int(customer.external_id), "first_name": customer.first_name, "type": "private"}
     if customer.last_name:
         chat["last_name"] = customer.last_name
@@ -171,7 +174,58 @@ def send_message(account, params):
     )
 
 
+def _keyboard(value) -> dict | None:
+    """reply_markup as the customer's app shows it: reply keyboard or inline keyboard rows."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    rows = value.get("keyboard") or value.get("inline_keyboard")
+    if value.get("remove_keyboard") or rows is None:
+        return {}
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return None
+    buttons = []
+    for row in rows:
+        keys = [key if isinstance(key, dict) else {"text": str(key)} for key in row]
+        if any(not key.get("text") for key in keys):
+            return None
+        # An inline button answers with callback_query; the simulator sends its text instead.
+        buttons.append([{"label": str(key["text"]), "payload": key.get("callback_data")} for key in keys])
+    return {"buttons": buttons}
+
+
+def send_location(account, params):
+    """sendLocation and sendVenue: the customer sees a map pin."""
+    chat_id = str(params.get("chat_id") or "")
+    try:
+        latitude, longitude = float(params["latitude"]), float(params["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return _error(400, "Bad Request: wrong latitude or longitude")
+    customer = SimCustomer.objects.filter(account=account, external_id=chat_id).first()
+    if customer is None:
+        return _error(400, "Bad Request: chat not found")
+    if services.send_refusal(account, customer) == "blocked":
+        return _error(403, "Forbidden: bot was blocked by the user")
+    place = {"latitude": latitude, "longitude": longitude}
+    title, address = str(params.get("title") or ""), str(params.get("address") or "")
+    text = ", ".join(p for p in (title, address) if p) or f"{latitude}, {longitude}"
+    message = services.bot_sends(account=account, customer=customer, text=f"📍 {text}", markup={"location": place})
+    result = {"message_id": int(message.platform_message_id), "date": int(timezone.now().timestamp())}
+    result["location"] = place
+    if title:
+        result["venue"] = {"location": place, "title": title, "address": address}
+    return _ok(result)
+
+
 _METHODS = {
+    "sendlocation": send_location,
+    "sendvenue": send_location,
     "getme": get_me,
     "setwebhook": set_webhook,
     "deletewebhook": delete_webhook,

@@ -113,7 +113,12 @@ def _send(account: SimAccount, params: dict):
     sender = params.get("sender")
     if not receiver or not kind or not isinstance(sender, dict) or not sender.get("name"):
         return _status(4)
-    if kind != "text" or not isinstance(text, str) or not text:
+    if kind == "location":
+        place = params.get("location") or {}
+        if not isinstance(place, dict) or "lat" not in place or "lon" not in place:
+            return _status(3)
+        text = f"📍 {place['lat']}, {place['lon']}"
+    elif kind != "text" or not isinstance(text, str) or not text:
         return _status(3)
     if len(text) > TEXT_LIMIT or len(str(sender["name"])) > 28:
         return _status(3)
@@ -129,5 +134,17 @@ def _send(account: SimAccount, params: dict):
         return _status(12)
     if refusal == "blocked":
         return _status(6)
-    sent = services.bot_sends(account=account, customer=customer, text=text)
+    markup = {"location": params["location"]} if kind == "location" else {}
+    keys = (params.get("keyboard") or {}).get("Buttons") or [] if isinstance(params.get("keyboard"), dict) else []
+    if keys:  # the customer's app lays the buttons on a 6-column grid
+        rows, width = [[]], 0
+        for key in keys:
+            columns = int(key.get("Columns") or 6)
+            if width + columns > 6:
+                rows.append([])
+                width = 0
+            rows[-1].append({"label": str(key.get("Text") or key.get("ActionBody")), "payload": None})
+            width += columns
+        markup["buttons"] = rows
+    sent = services.bot_sends(account=account, customer=customer, text=text, markup=markup)
     return _status(0, message_token=int(sent.platform_message_id), chat_hostname="SN-CHAT-05_", billing_status=1)

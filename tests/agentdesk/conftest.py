@@ -141,7 +141,7 @@ def demo_center(require_postgres, redis_url, live_daphne, transactional_db, sett
     if not Scenario.objects.filter(name="Mobile Chat").exists():
         importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
     with open("/dev/null", "w") as quiet:
-        call_command("load_demo", stdout=quiet)
+        call_command("load_demo", force=True, stdout=quiet)
     return live_daphne.url
 
 

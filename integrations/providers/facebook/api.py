@@ -115,12 +115,25 @@ def send_text(
     """Send a text. `human_agent=True` tags a human reply sent 24 h-7 days after the
     customer's last message (needs the app's Human Agent permission)."""
     payload: dict[str, Any] = {"recipient": {"id": to}, "message": {"text": text}}
+    if options.get("buttons") is not None:
+        payload["message"]["quick_replies"] = quick_replies(options["buttons"])
     if human_agent:
         payload.update(messaging_type="MESSAGE_TAG", tag=HUMAN_AGENT)
     else:
         payload["messaging_type"] = "RESPONSE"
     body = _call(account, "POST", "me/messages", json=payload)
     return SentMessage(platform_message_id=str(body.get("message_id") or ""))
+
+
+def quick_replies(buttons) -> list[dict[str, str]]:
+    """Quick replies (at most 13, titles up to 20 characters); the label comes back as text
+    and as `quick_reply.payload`. Messenger lays them out in a row whatever the directive."""
+    return [{"content_type": "text", "title": label[:20], "payload": label[:1000]} for label in buttons.labels[:13]]
+
+
+def send_location(account, *, to: str, location, idempotency_key: str) -> SentMessage:
+    # The Send API has no location message any more: the pin goes as a map link.
+    return send_text(account, to=to, text=location.describe(), idempotency_key=idempotency_key)
 
 
 def fetch_profile(account, external_id: str) -> Profile | None:

@@ -89,11 +89,39 @@ def test_connection(account) -> ConnectionResult:
 def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -> SentMessage:
     """Push one text. The retry key makes a repeat of an accepted request answer 409.
     LINE reports blocks as unfollow events, not as send errors."""
+    message: dict[str, Any] = {"type": "text", "text": text}
+    if options.get("buttons") is not None:
+        message["quickReply"] = quick_reply(options["buttons"])
+    return _push(account, to, message, idempotency_key)
+
+
+def quick_reply(buttons) -> dict[str, Any]:
+    """Quick reply items (at most 13, labels up to 20 characters) whose press sends the label."""
+    return {
+        "items": [
+            {"type": "action", "action": {"type": "message", "label": label[:20], "text": label}}
+            for label in buttons.labels[:13]
+        ]
+    }
+
+
+def send_location(account, *, to: str, location, idempotency_key: str) -> SentMessage:
+    message = {
+        "type": "location",
+        "title": (location.name or "Location")[:100],
+        "address": (location.address or f"{location.latitude}, {location.longitude}")[:100],
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+    }
+    return _push(account, to, message, idempotency_key)
+
+
+def _push(account, to: str, message: dict[str, Any], idempotency_key: str) -> SentMessage:
     response = _call(
         account,
         "POST",
         "v2/bot/message/push",
-        json={"to": to, "messages": [{"type": "text", "text": text}]},
+        json={"to": to, "messages": [message]},
         headers={"X-Line-Retry-Key": _retry_key(idempotency_key)},
     )
     if response.status_code == 409:  # already accepted under this key: it was sent

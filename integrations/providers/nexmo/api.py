@@ -139,6 +139,8 @@ def test_connection(account) -> ConnectionResult:
 
 
 def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -> SentMessage:
+    if options.get("buttons") is not None:  # SMS has no buttons: a plain list to answer with
+        text = f"{text}\n" + "\n".join(f"- {label}" for label in options["buttons"].labels)
     payload = {"message_type": "text", "text": text, "to": to, "from": account.sender_id, "channel": "sms"}
     if account.application_id and account.private_key:
         auth_kwargs: dict[str, Any] = {"headers": {"Authorization": f"Bearer {_bearer(account)}"}}
@@ -147,6 +149,10 @@ def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -
     url = f"{account.api_base}/v1/messages"
     body = _checked(http.call("POST", url, platform=PLATFORM, json=payload, **auth_kwargs))
     return SentMessage(platform_message_id=str(body.get("message_uuid") or ""))
+
+
+def send_location(account, *, to: str, location, idempotency_key: str) -> SentMessage:
+    return send_text(account, to=to, text=location.describe(), idempotency_key=idempotency_key)
 
 
 def fetch_profile(account, external_id: str) -> Profile | None:

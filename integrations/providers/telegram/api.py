@@ -88,7 +88,27 @@ def test_connection(account) -> ConnectionResult:
 
 def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -> SentMessage:
     # Telegram has no idempotency key; the outbound state machine guards against repeats.
-    result = _call(account, "sendMessage", {"chat_id": to, "text": text})
+    payload: dict[str, Any] = {"chat_id": to, "text": text}
+    if options.get("buttons") is not None:
+        payload["reply_markup"] = reply_keyboard(options["buttons"])
+    result = _call(account, "sendMessage", payload)
+    return SentMessage(platform_message_id=str(result["message_id"]))
+
+
+def reply_keyboard(buttons) -> dict[str, Any]:
+    """A one-time reply keyboard: a press sends the label as the customer's own message."""
+    keys = [{"text": label} for label in buttons.labels]
+    rows = [[key] for key in keys] if buttons.column else [keys]
+    return {"keyboard": rows, "one_time_keyboard": True, "resize_keyboard": True}
+
+
+def send_location(account, *, to: str, location, idempotency_key: str) -> SentMessage:
+    """sendVenue when the pin has a name and address (Telegram needs both), else sendLocation."""
+    payload: dict[str, Any] = {"chat_id": to, "latitude": location.latitude, "longitude": location.longitude}
+    if location.name and location.address:
+        result = _call(account, "sendVenue", {**payload, "title": location.name, "address": location.address})
+    else:
+        result = _call(account, "sendLocation", payload)
     return SentMessage(platform_message_id=str(result["message_id"]))
 
 

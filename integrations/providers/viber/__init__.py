@@ -7,6 +7,7 @@ from integrations.providers import base
 from integrations.providers.viber.api import (
     TEXT_LIMIT,
     fetch_profile,
+    send_location,
     send_text,
     set_webhook,
     test_connection,
@@ -32,6 +33,7 @@ __all__ = [
     "fetch_profile",
     "handshake",
     "parse",
+    "send_location",
     "send_text",
     "set_webhook",
     "setup_hint",

@@ -111,6 +111,33 @@ def send_text(account, *, to: str, text: str, idempotency_key: str, **options) -
     }
     if options.get("tracking_data"):
         payload["tracking_data"] = str(options["tracking_data"])
+    if options.get("buttons") is not None:
+        payload["keyboard"] = keyboard(options["buttons"])
+    body = _call(account, "send_message", payload)
+    return SentMessage(platform_message_id=str(body.get("message_token") or ""))
+
+
+def keyboard(buttons) -> dict[str, Any]:
+    """A reply keyboard on Viber's 6-column grid: a row shares it, a column takes a row each."""
+    columns = 6 if buttons.column else max(1, 6 // max(1, len(buttons.labels)))
+    return {
+        "Type": "keyboard",
+        "DefaultHeight": False,
+        "Buttons": [
+            {"ActionType": "reply", "ActionBody": label, "Text": label, "Columns": columns, "Rows": 1}
+            for label in buttons.labels
+        ],
+    }
+
+
+def send_location(account, *, to: str, location, idempotency_key: str) -> SentMessage:
+    payload = {
+        "receiver": to,
+        "type": "location",
+        "location": {"lat": location.latitude, "lon": location.longitude},
+        "sender": {"name": (account.username or account.name)[:SENDER_NAME_LIMIT]},
+        "min_api_version": 1,
+    }
     body = _call(account, "send_message", payload)
     return SentMessage(platform_message_id=str(body.get("message_token") or ""))
 

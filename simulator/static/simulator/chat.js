@@ -51,6 +51,26 @@ function renderMessage(item, message) {
   }
   text.textContent = message.text; // never innerHTML: customer and bot text is untrusted
   if (message.fate) showFate(item, message.fate);
+  const rows = (message.markup && message.markup.buttons) || [];
+  if (rows.length && !item.querySelector(".keyboard")) {
+    // Quick replies / keyboard as the platform's app shows them: rows of buttons under the text.
+    const keyboard = document.createElement("div");
+    keyboard.className = "keyboard";
+    for (const row of rows) {
+      const line = document.createElement("div");
+      line.className = "keyrow";
+      for (const key of row) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "key";
+        button.textContent = key.label;
+        button.addEventListener("click", () => press(message.id, key.label));
+        line.append(button);
+      }
+      keyboard.append(line);
+    }
+    item.append(keyboard);
+  }
 }
 
 function upsertMessage(message) {
@@ -211,6 +231,21 @@ async function postSend(id, body, item) {
     showFate(item, { state: "sending", final: false, text: "Sending… (no answer yet, trying again)" });
   }
   return last;
+}
+
+async function press(messageId, label) {
+  const response = await fetch(`${base}chat/${accountId()}/press`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: JSON.stringify({ customer: state.key, message_id: messageId, label }),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    showStatus(data.error || `Not sent (HTTP ${response.status})`, true);
+    return;
+  }
+  upsertMessage(data.message);
+  state.after = Math.max(state.after, data.message.id);
 }
 
 async function send(event) {
