@@ -58,7 +58,7 @@ class CustomerAdmin(ReadOnlyAdmin):
 @admin.register(Interaction)
 class InteractionAdmin(ReadOnlyAdmin):
     list_display = ("pk", "customer", "account", "status", "agent", "opened_at", "closed_at")
-    list_filter = ("status", "account__messenger", "account")
+    list_filter = ("status", "account__messenger", "account", "agent", "assignments__service")
     search_fields = ("global_id", "customer__external_id", "customer__display_name", "customer__username")
     list_select_related = ("customer", "account", "agent")
     readonly_fields = [f.name for f in Interaction._meta.fields]
