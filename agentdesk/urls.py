@@ -13,5 +13,7 @@ urlpatterns = [
     path("history/", views.history_search, name="history-search"),
     path("history/<int:interaction_id>/", views.history_transcript, name="history-transcript"),
     path("history/<int:interaction_id>/notes/", views.history_add_note, name="history-add-note"),
+    path("attachments/<int:interaction_id>/", views.upload_attachment, name="upload-attachment"),
+    path("media/<int:message_id>/", views.media, name="media"),
     path("supervisor/agents/<int:agent_id>/force/", views.supervisor_force, name="supervisor-force"),
 ]

@@ -371,6 +371,7 @@ CELERY_BEAT_SCHEDULE = {
     "webhook inbox": {"task": "integrations.tasks.process_inbox", "schedule": 1.0},
     "chat events": {"task": "conversations.tasks.sweep_chat_events", "schedule": CHAT_EVENT_SWEEP_INTERVAL},
     "outbound sweep": {"task": "integrations.tasks.sweep_outbound", "schedule": OUTBOUND_SWEEP_INTERVAL},
+    "media fetch sweep": {"task": "integrations.tasks.sweep_media", "schedule": 30.0},
     "scenario timers": {"task": "scenarios.tasks.fire_due_timers", "schedule": 1.0},
     "agent desk deadlines": {"task": "agentdesk.tasks.sweep_deadlines", "schedule": 2.0},
     "event webhook sweep": {"task": "api.tasks.sweep_event_webhooks", "schedule": 15.0},
