@@ -1,12 +1,13 @@
 """What happens on the fake platforms: customers write, bots answer, receipts follow."""
 
 import datetime as dt
+import secrets
 import uuid
 
 from django.db import transaction
 from django.utils import timezone
 
-from simulator import delivery, payloads
+from simulator import delivery, media, payloads
 from simulator.models import DropMode, ForcedError, Platform, SimAccount, SimCustomer, SimDelivery, SimMessage
 
 # Platforms that tell the bot its messages arrived / were read.
@@ -80,6 +81,44 @@ def customer_says(*, account: SimAccount, customer: SimCustomer, text: str) -> S
     return message
 
 
+def customer_sends(
+    *, account: SimAccount, customer: SimCustomer, kind: str, caption: str = "", upload=None, location=None
+) -> SimMessage:
+    """A customer's picture or file (`upload`) or location ({latitude, longitude}): stored, then
+    delivered as the platform's signed webhook, its file served the platform's way (media)."""
+    with transaction.atomic():
+        update_id, counter = _next_counters(account)
+        message = SimMessage.objects.create(
+            account=account,
+            customer=customer,
+            direction=SimMessage.Direction.IN,
+            text=caption,
+            kind=kind,
+            attachment=dict(location or {}),
+            platform_message_id=payloads.message_id(account.platform, counter),
+        )
+        if upload is not None:
+            message.attachment["file_id"] = f"BQACAgSim{message.pk:08d}{secrets.token_urlsafe(12)}"
+            media.store_upload(message, upload)
+        pending = None
+        if account.echoes:
+            _store_out(account=account, customer=customer, text=f"Echo: [{kind}]", echo=True)
+        elif _subscribed_to_messages(account):
+            body = payloads.inbound_media(account=account, customer=customer, message=message, update_id=update_id)
+            pending = delivery.create_delivery(
+                account=account,
+                customer=customer,
+                message=message,
+                url=account.webhook_url,
+                payload=body,
+                kind="message",
+                event_id=str(update_id) if account.platform == Platform.TELEGRAM else message.platform_message_id,
+            )
+    if pending is not None and pending.status == SimDelivery.Status.PENDING:
+        delivery.attempt(pending.id)
+    return message
+
+
 def _subscribed_to_messages(account: SimAccount) -> bool:
     if account.platform == Platform.TELEGRAM:
         return not account.webhook_events or "message" in account.webhook_events
@@ -90,7 +129,9 @@ def _subscribed_to_messages(account: SimAccount) -> bool:
     return True
 
 
-def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False) -> SimMessage:
+def _store_out(
+    *, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False, kind: str = "text"
+) -> SimMessage:
     with transaction.atomic():
         _, counter = _next_counters(account)
         return SimMessage.objects.create(
@@ -98,15 +139,41 @@ def _store_out(*, account: SimAccount, customer: SimCustomer, text: str, echo: b
             customer=customer,
             direction=SimMessage.Direction.OUT,
             text=text,
+            kind=kind,
             platform_message_id=payloads.message_id(account.platform, counter),
             echo=echo,
             dropped=account.drop_mode == DropMode.OUTBOUND,
         )
 
 
-def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str) -> SimMessage:
+def bot_sends_media(
+    *,
+    account: SimAccount,
+    customer: SimCustomer,
+    kind: str,
+    caption: str = "",
+    upload=None,
+    url: str = "",
+    max_bytes: int,
+    name: str = "",
+) -> SimMessage:
+    """Our product sent a file: uploaded (Telegram multipart) or named by URL, which the
+    platform fetches now. media.FetchFailed (nothing stored) when the URL cannot be fetched."""
+    message = _store_out(account=account, customer=customer, text=caption, kind=kind)
+    try:  # no transaction is held while the URL is fetched (it may be served by this process)
+        if upload is not None:
+            media.store_upload(message, upload)
+        else:
+            media.fetch_into(message, url, max_bytes=max_bytes, name=name)
+    except Exception:
+        message.delete()
+        raise
+    return bot_sends(account=account, customer=customer, text=caption, stored=message)
+
+
+def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str, stored: SimMessage | None = None) -> SimMessage:
     """Our product sent a text through the fake send API: the customer will see it."""
-    message = _store_out(account=account, customer=customer, text=text)
+    message = stored or _store_out(account=account, customer=customer, text=text)
     if account.platform == Platform.NEXMO and account.status_url:
         blocked = account.forced_error == ForcedError.BLOCKED or customer.blocked
         _queue_receipt(account=account, customer=customer, message=message, kind="submitted")
