@@ -98,7 +98,9 @@ def fake_api(platform: str):
                 headers=masked_headers(request),
                 body=_hide(mask_json(_logged_body(request)), hide)[:20000],
                 status_code=response.status_code,
-                response=_hide(mask_json(response.content.decode(errors="replace")), hide)[:20000],
+                response="[file]"
+                if response.streaming
+                else _hide(mask_json(response.content.decode(errors="replace")), hide)[:20000],
             )
             if account is not None:
                 _retry_after_response(response, account, started)
