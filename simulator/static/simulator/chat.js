@@ -35,6 +35,22 @@ function addMessage(message) {
   item.className = message.direction;
   item.dataset.id = message.id;
   item.textContent = message.text; // never innerHTML: customer and bot text is untrusted
+  const a = message.attachment || {};
+  if (message.media_url && message.kind === "image") {
+    const img = document.createElement("img");
+    img.src = message.media_url;
+    img.alt = a.name || "picture";
+    img.className = "media";
+    item.prepend(img);
+  } else if (message.media_url) {
+    const link = document.createElement("a");
+    link.href = message.media_url;
+    link.download = a.name || "file";
+    link.textContent = `📎 ${a.name || "file"} (${a.size || 0} bytes) `;
+    item.prepend(link);
+  } else if (message.kind === "location") {
+    item.prepend(`📍 ${a.latitude}, ${a.longitude} `);
+  }
   $("messages").append(item);
   $("messages").scrollTop = $("messages").scrollHeight;
 }
@@ -169,3 +185,37 @@ $("composer").addEventListener("submit", send);
 $("block").addEventListener("click", toggleBlock);
 $("wire").addEventListener("toggle", () => $("wire").open && pollLog(accountId()));
 resetChat();
+
+// Pictures, files and locations go as multipart to send-media; the fake platform then tells
+// the bot the way it does (file ids, content endpoints, expiring CDN links).
+async function sendMedia(fields) {
+  if (!accountId()) return;
+  const form = new FormData();
+  form.append("customer", state.key);
+  form.append("name", $("name").value);
+  for (const [key, value] of Object.entries(fields)) form.append(key, value);
+  const response = await fetch(`${base}chat/${accountId()}/send-media`, {
+    method: "POST",
+    headers: { "X-CSRFToken": csrfToken() },
+    body: form,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    showStatus(data.error || `Failed (HTTP ${response.status})`, true);
+    return;
+  }
+  addMessage(data.message);
+  state.after = Math.max(state.after, data.message.id);
+  showStatus(data.delivery ? `Webhook ${data.delivery.status} (HTTP ${data.delivery.last_status_code ?? "-"})` : "");
+}
+
+for (const id of ["picture", "file"]) {
+  $(id).addEventListener("change", () => {
+    const file = $(id).files[0];
+    if (file) sendMedia({ file, caption: $("text").value }).then(() => { $(id).value = ""; $("text").value = ""; });
+  });
+}
+$("location").addEventListener("click", () => {
+  // A fixed spot (no geolocation prompt): Brandenburg Gate, Berlin.
+  sendMedia({ latitude: "52.516275", longitude: "13.377704" });
+});
