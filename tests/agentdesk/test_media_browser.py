@@ -15,9 +15,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
 
 @pytest.fixture
-def media_root(monkeypatch, tmp_path):
-    """The Daphne child process stores files in this test's folder (it reads MEDIA_ROOT)."""
+def media_root(monkeypatch, settings, tmp_path):
+    """The Daphne child process stores files in this test's folder (it reads MEDIA_ROOT), and
+    this process reads them from there."""
     monkeypatch.setenv("MEDIA_ROOT", str(tmp_path / "media"))
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 def test_a_picture_shows_and_a_file_goes_out_with_its_caption(media_root, contact_center, page):
