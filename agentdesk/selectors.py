@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Avg, Count, F, Min, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from agentdesk.models import Agent, CannedResponse, ChatAssignment, NotReadyReason, QueuedChat
@@ -32,10 +33,35 @@ def serialize_message(message: Message) -> dict:
         "sender_name": (user.get_full_name() or user.get_username()) if user else message.get_sender_display(),
         "kind": message.kind,
         "text": message.text,
-        "attachment": message.attachment or {},
+        "attachment": _public_attachment(message.attachment or {}),
+        "media": _media(message),
         "status": message.status,
         "error": message.error_text or message.error_code,
         "created_at": _iso(message.created_at),
+    }
+
+
+# Platform fields the desktop has no use for (links that expire, platform file ids).
+_PLATFORM_FIELDS = ("url", "file_id", "file_unique_id", "message_id", "thumbnail", "source_url", "more")
+
+
+def _public_attachment(attachment: dict) -> dict:
+    return {k: v for k, v in attachment.items() if k not in _PLATFORM_FIELDS}
+
+
+def _media(message: Message) -> dict | None:
+    """The attachment's file as the desktop shows it: where to load it, or why it is missing."""
+    if not message.media_status and not (message.attachment or {}).get("source_url"):
+        return None
+    attachment = message.attachment or {}
+    stored = message.media_status == Message.MediaStatus.STORED and bool(message.media)
+    return {
+        "state": message.media_status or "linked",
+        "url": reverse("agentdesk:media", args=[message.pk]) if stored else attachment.get("source_url", ""),
+        "name": attachment.get("name") or attachment.get("file_name") or "",
+        "size": attachment.get("size"),
+        "content_type": attachment.get("content_type", ""),
+        "error": attachment.get("error", ""),
     }
 
 

@@ -16,5 +16,7 @@ urlpatterns = [
     path("outbound/", views.outbound_options, name="outbound-options"),
     path("outbound/customers/", views.outbound_customers, name="outbound-customers"),
     path("outbound/start/", views.outbound_start, name="outbound-start"),
+    path("attachments/<int:interaction_id>/", views.upload_attachment, name="upload-attachment"),
+    path("media/<int:message_id>/", views.media, name="media"),
     path("supervisor/agents/<int:agent_id>/force/", views.supervisor_force, name="supervisor-force"),
 ]

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from agentdesk import history, notes, selectors, services, states
 from agentdesk.models import Agent
+from conversations.models import Message
+from integrations.media import file_response
 from integrations.models import Messenger
 
 
@@ -135,6 +137,41 @@ def history_add_note(request, interaction_id: int):
     except notes.NoteRefused as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"note": notes.serialize_note(note)}, status=201)
+
+
+# --- Attachments -------------------------------------------------------------------------
+
+
+def media(request, message_id: int):
+    """A chat attachment's file, streamed, to the agents who took part in the chat and to
+    supervisors; anyone else, logged in or not, gets 403."""
+    message = Message.objects.filter(pk=message_id).first()
+    allowed = request.user.is_authenticated and message is not None
+    if not allowed or not notes.may_read(request.user, message.interaction_id):
+        return HttpResponseForbidden("This file belongs to a chat that is not yours.")
+    if message.media_status != Message.MediaStatus.STORED or not message.media:
+        raise Http404("This file is not available.")
+    return file_response(message)
+
+
+@require_POST
+@login_required
+def upload_attachment(request, interaction_id: int):
+    """The agent's file with its caption (multipart: `file`, `caption`); JSON answer."""
+    if not _is_agent(request.user):
+        return JsonResponse({"error": "This account is not set up as an agent."}, status=403)
+    upload = request.FILES.get("file")
+    try:
+        messages_ = services.send_attachment(
+            agent_user=request.user,
+            interaction_id=interaction_id,
+            upload=upload,
+            file_name=upload.name if upload else "",
+            caption=request.POST.get("caption", ""),
+        )
+    except services.DeskError as exc:
+        return JsonResponse({"error": str(exc), "code": exc.code}, status=400)
+    return JsonResponse({"messages": [selectors.serialize_message(m) for m in messages_]}, status=201)
 
 
 def favicon(request):

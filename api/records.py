@@ -91,6 +91,7 @@ CSV_COLUMNS = [
     "services",
     "closed_reason",
     "messages",
+    "attachments",
 ]
 
 
@@ -120,8 +121,15 @@ def csv_rows(queryset: QuerySet[Interaction]) -> Iterator[str]:
                 _safe("; ".join(sorted({a.service.name for a in assignments if a.service}))),
                 interaction.closed_reason,
                 interaction.message_count,
+                _safe("; ".join(_attachment_names(interaction))),
             ]
         )
+
+
+def _attachment_names(interaction: Interaction) -> list[str]:
+    """The chat's files by name (pictures, documents, voice), in order."""
+    rows = interaction.messages.exclude(media_status="").order_by("id").values_list("kind", "attachment")
+    return [(attachment or {}).get("name") or (attachment or {}).get("file_name") or kind for kind, attachment in rows]
 
 
 def _safe(value: str) -> str:

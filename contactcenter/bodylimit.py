@@ -24,7 +24,11 @@ logger = logging.getLogger(__name__)
 TOO_LARGE_BODY = b"Payload Too Large"
 
 
-def body_limit() -> int:
+def body_limit(path: str = "") -> int:
+    """The largest body accepted on `path`: the agent's attachment upload may carry one file
+    up to MEDIA_MAX_BYTES (plus the multipart envelope); everything else is small."""
+    if path.startswith(settings.MEDIA_UPLOAD_PATH_PREFIX):
+        return max(settings.MAX_REQUEST_BODY_BYTES, settings.MEDIA_MAX_BYTES + 64 * 1024)
     return settings.MAX_REQUEST_BODY_BYTES
 
 
@@ -63,7 +67,7 @@ class BodyLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.limit if self.limit is not None else body_limit()
+        limit = self.limit if self.limit is not None else body_limit(scope.get("path", ""))
         declared = _declared_length(scope.get("headers", ()))
         if declared is not None and declared > limit:
             logger.warning("request body refused: Content-Length %d over %d bytes", declared, limit)
@@ -106,17 +110,25 @@ def limited_request_class(base):
     class LimitedWebRequest(base):
         _received = 0
         _refused = False
+        _limit = None
+
+        def _body_limit(self) -> int:
+            if self._limit is None:
+                # The request line is parsed before the body arrives; Twisted keeps its path here.
+                raw = getattr(self.channel, "_path", b"") or b""
+                self._limit = body_limit(raw.decode("latin-1").split("?", 1)[0])
+            return self._limit
 
         def gotLength(self, length):
             super().gotLength(length)
-            if length is not None and length > body_limit():
+            if length is not None and length > self._body_limit():
                 self._refuse(f"Content-Length {length}")
 
         def handleContentChunk(self, data):
             if self._refused:
                 return  # bytes already in flight when we refused: dropped, never stored
             self._received += len(data)
-            if self._received > body_limit():
+            if self._received > self._body_limit():
                 self._refuse("body")
                 return
             super().handleContentChunk(data)
@@ -128,7 +140,7 @@ def limited_request_class(base):
 
         def _refuse(self, what: str) -> None:
             self._refused = True
-            logger.warning("request body refused by the server: %s over %d bytes", what, body_limit())
+            logger.warning("request body refused by the server: %s over %d bytes", what, self._body_limit())
             transport = self.channel.transport
             transport.write(
                 b"HTTP/1.1 413 Payload Too Large\r\n"

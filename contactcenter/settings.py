@@ -226,6 +226,21 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # forms and API calls are all far smaller. The proxy should refuse earlier (README).
 MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=1024 * 1024)
 
+# Chat attachments (pictures, files, voice) in both directions go through Django's storage
+# API: files under var/media by default; any django-storages backend in production, e.g.
+# MEDIA_STORAGE_BACKEND=storages.backends.s3.S3Storage with its AWS_* settings (README).
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+STORAGES = {
+    "default": {"BACKEND": env.str("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Our own ceiling on one attachment, either way (each platform's own limit may be lower).
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
+# How long a signed link to one of our files, offered to a platform to fetch, stays valid.
+MEDIA_LINK_SECONDS = env.int("MEDIA_LINK_SECONDS", default=3600)
+# The agent's attachment upload is the one body allowed past MAX_REQUEST_BODY_BYTES.
+MEDIA_UPLOAD_PATH_PREFIX = "/agent/attachments/"
+
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and PUBLIC_BASE_URL.startswith("https"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Served over https (the production shape behind a TLS proxy): the proxy says which scheme
@@ -374,6 +389,7 @@ CELERY_BEAT_SCHEDULE = {
     "webhook inbox": {"task": "integrations.tasks.process_inbox", "schedule": 1.0},
     "chat events": {"task": "conversations.tasks.sweep_chat_events", "schedule": CHAT_EVENT_SWEEP_INTERVAL},
     "outbound sweep": {"task": "integrations.tasks.sweep_outbound", "schedule": OUTBOUND_SWEEP_INTERVAL},
+    "media fetch sweep": {"task": "integrations.tasks.sweep_media", "schedule": 30.0},
     "scenario timers": {"task": "scenarios.tasks.fire_due_timers", "schedule": 1.0},
     "chat inactivity": {"task": "scenarios.tasks.sweep_inactivity", "schedule": 1.0},
     "agent desk deadlines": {"task": "agentdesk.tasks.sweep_deadlines", "schedule": 2.0},

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("agent/", include("agentdesk.urls")),
     path("webhooks/", include("integrations.urls")),
+    path("media/", include("integrations.media_urls")),
     path("api/", include("integrations.api")),
     path("api/", include(api_urlpatterns)),
     path("supervisor/records/", include(records_urlpatterns)),

@@ -4,8 +4,10 @@ These rows are written by webhooks, scenarios and agents only; the admin shows t
 """
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
-from conversations.models import Customer, Interaction, Message, PendingReceipt
+from conversations.models import Customer, Interaction, MediaStatus, Message, PendingReceipt
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -35,9 +37,38 @@ class TranscriptInline(admin.TabularInline):
     """The chat transcript of an interaction, oldest first."""
 
     model = Message
-    fields = ("created_at", "direction", "sender", "sender_user", "kind", "text", "status", "error_text")
+    fields = (
+        "created_at",
+        "direction",
+        "sender",
+        "sender_user",
+        "kind",
+        "text",
+        "attachment_shown",
+        "status",
+        "error_text",
+    )
     readonly_fields = fields
     ordering = ("id",)
+
+    @admin.display(description="Attachment")
+    def attachment_shown(self, message: Message) -> str:
+        """The file by name and size (a link to it once stored), a location, or why it is missing."""
+        a = message.attachment or {}
+        if message.kind == "location" and "latitude" in a:
+            return f"📍 {a['latitude']}, {a['longitude']}"
+        name = a.get("name") or a.get("file_name") or ""
+        if message.media_status == MediaStatus.STORED and message.media:
+            size = a.get("size") or 0
+            return format_html(
+                '<a href="{}">{}</a> ({} bytes)', reverse("agentdesk:media", args=[message.pk]), name, size
+            )
+        if message.media_status == MediaStatus.FAILED:
+            return f"{name or message.kind}: not available ({a.get('error', '')})"
+        if message.media_status:
+            return f"{name or message.kind}: {message.get_media_status_display().lower()}"
+        return ""
+
     extra = 0
     can_delete = False
     verbose_name_plural = "transcript"

@@ -85,8 +85,20 @@ class Interaction(models.Model):
         return f"Interaction {self.pk} ({self.customer})"
 
 
+class MediaStatus(models.TextChoices):
+    """Where a message's attachment bytes are: none to fetch, waiting, being fetched, stored or failed."""
+
+    NONE = "", "No media"
+    PENDING = "pending", "To fetch"
+    FETCHING = "fetching", "Fetching"
+    STORED = "stored", "Stored"
+    FAILED = "failed", "Failed"
+
+
 class Message(models.Model):
     """A message in an interaction: inbound from the customer or outbound to them."""
+
+    MediaStatus = MediaStatus
 
     class Direction(models.TextChoices):
         INBOUND = "in", "Inbound"
@@ -131,6 +143,11 @@ class Message(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
     text = models.TextField(blank=True)
     attachment = models.JSONField(default=dict, blank=True, help_text="Attachment metadata (type, url, file id, ...).")
+    # The attachment's bytes, through Django's storage API: fetched from the platform after
+    # ingest (inbound) or uploaded by the agent (outbound). Name, size and the content type
+    # sniffed from the bytes are in `attachment`; a failed fetch leaves its reason there.
+    media = models.FileField(upload_to="chat-media/%Y/%m/%d", max_length=500, blank=True)
+    media_status = models.CharField(max_length=16, choices=MediaStatus.choices, blank=True, default="")
 
     # Inbound: the platform's event id (dedupe key) and message id.
     platform_event_id = models.CharField(max_length=255, null=True, blank=True)

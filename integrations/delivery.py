@@ -27,7 +27,7 @@ from contactcenter import scheduling
 from conversations.models import Message
 from conversations.realtime import publish_message
 from conversations.services import apply_pending_receipts, mark_unreachable, status_changed
-from integrations import ratelimit
+from integrations import media, ratelimit
 from integrations.directives import Buttons, Location
 from integrations.providers import get_provider
 from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
@@ -118,22 +118,7 @@ def send_queued_message(*, message_id: int) -> Outcome:
     if slot.wait > 0:
         time.sleep(slot.wait)
     try:
-        provider = get_provider(message.account.messenger)
-        if (message.attachment or {}).get("location"):
-            sent = provider.send_location(
-                message.account,
-                to=message.customer.chat_id,
-                location=Location.from_json(message.attachment["location"]),
-                idempotency_key=str(message.idempotency_key),
-            )
-        else:
-            sent = provider.send_text(
-                message.account,
-                to=message.customer.chat_id,
-                text=message.text,
-                idempotency_key=str(message.idempotency_key),
-                **_send_options(message),
-            )
+        sent = _platform_send(message)
     except PlatformError as error:
         return _record_error(message_id, error)
     except Exception as error:  # a bug or an unwrapped network error: retry, never lose it
@@ -141,6 +126,22 @@ def send_queued_message(*, message_id: int) -> Outcome:
         wrapped = Unavailable(f"internal error: {type(error).__name__}", code="internal")
         return _record_error(message_id, wrapped)
     return _record_sent(message_id, sent.platform_message_id)
+
+
+def _platform_send(message: Message):
+    """One platform call: the message's file (uploaded, or offered by signed URL), its location,
+    else its text (with buttons, when it carries them)."""
+    provider = get_provider(message.account.messenger)
+    common = {"to": message.customer.chat_id, "idempotency_key": str(message.idempotency_key)}
+    if media.is_outbound_media(message):
+        return provider.send_media(
+            message.account, media=media.outbound_media(message), **common, **_send_options(message)
+        )
+    if (message.attachment or {}).get("location"):
+        return provider.send_location(
+            message.account, location=Location.from_json(message.attachment["location"]), **common
+        )
+    return provider.send_text(message.account, text=message.text, **common, **_send_options(message))
 
 
 def older_pending(message: Message):

@@ -26,7 +26,7 @@ from contactcenter import scheduling
 from conversations import events, services
 from conversations.models import Customer, Message
 from conversations.realtime import publish_message
-from integrations import profiles
+from integrations import media, profiles
 from integrations.models import InboxEvent, IntegrationAccount
 from integrations.providers.base import EventKind, InboundEvent
 
@@ -218,6 +218,10 @@ def _customer_message(account, event: InboundEvent) -> Message:
         platform_message_id=event.platform_message_id,
         platform_timestamp=event.timestamp,
     )
+    if media.wants_fetch(message.kind):  # the bytes are fetched after the commit, off this path
+        message.media_status = Message.MediaStatus.PENDING
+        message.save(update_fields=["media_status"])
+        scheduling.on_commit(media.FETCH_TASK, message.pk)
     # The scenario engine hears of it through the outbox, written in this transaction.
     events.record(interaction_id=interaction.pk, kind=events.Kind.CUSTOMER_MESSAGE, data={"message_id": message.pk})
     return message

@@ -7,6 +7,7 @@ each is handed to the `send_message` task once the transaction commits.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from contactcenter import scheduling
 from conversations import events
 from conversations.models import Interaction, Message
 from conversations.realtime import publish_message
-from integrations import delivery, directives
+from integrations import delivery, directives, media
 from integrations.errors import OutboundRefused
 from integrations.providers import get_provider
 
@@ -162,3 +163,86 @@ def _after_queued(messages: list[Message]) -> None:
     # on (after its commit, so either that hand-over or this check sees the other's write).
     if not delivery.older_pending(messages[0]).exists():
         scheduling.run(delivery.SEND_TASK, messages[0].pk)
+
+
+class AttachmentRefused(OutboundRefused):
+    """The file cannot go on this messenger (too large, empty): refused before queueing."""
+
+
+@transaction.atomic
+def queue_media(
+    *, interaction: Interaction, upload, file_name: str = "", caption: str = "", sender: str, sender_user=None
+) -> list[Message]:
+    """Check a file against the platform's types and size, store it and queue it (then the
+    caption as its own text where the platform's media messages carry none, or too short a one).
+
+    Raises AttachmentRefused, with the limit in words, before anything is stored or queued.
+    """
+    account = interaction.account
+    try:
+        checked = media.check_upload(
+            messenger=account.messenger,
+            messenger_label=account.get_messenger_display(),
+            upload=upload,
+            file_name=file_name,
+        )
+    except media.AttachmentRefused as exc:
+        raise AttachmentRefused(str(exc)) from exc
+    caption = (caption or "").strip()
+    with_caption = media.caption_fits(messenger=account.messenger, kind=checked.kind, caption=caption)
+    path = media.save_upload(account_id=account.pk, upload=upload, checked=checked)
+    now = timezone.now()
+    message = Message.objects.create(
+        interaction=interaction,
+        account=account,
+        customer_id=interaction.customer_id,
+        direction=Message.Direction.OUTBOUND,
+        sender=sender,
+        sender_user=sender_user,
+        kind=checked.kind,
+        text=caption if with_caption else "",
+        media=path,
+        media_status=Message.MediaStatus.STORED,
+        attachment={
+            "type": checked.kind,
+            "name": checked.name,
+            "size": checked.size,
+            "content_type": checked.content_type,
+        },
+        status=Message.Status.QUEUED,
+        next_attempt_at=now,
+    )
+    messages = [message]
+    events.record(interaction_id=interaction.pk, kind=events.Kind.MESSAGE_CREATED, data={"message_id": message.pk})
+    if caption and not with_caption:
+        messages += queue_text(interaction=interaction, text=caption, sender=sender, sender_user=sender_user)
+    transaction.on_commit(lambda: _after_queued([message]))
+    return messages
+
+
+@transaction.atomic
+def queue_image_url(*, interaction: Interaction, url: str, caption: str = "", sender: str) -> list[Message]:
+    """A picture by its HTTPS URL (scenario Send Message): the platform fetches it there."""
+    if not url.startswith("https://") and not url.startswith(settings.PUBLIC_BASE_URL + "/"):
+        raise AttachmentRefused("A picture is sent by an https:// URL.")
+    account = interaction.account
+    caption = (caption or "").strip()
+    with_caption = media.caption_fits(messenger=account.messenger, kind="image", caption=caption)
+    message = Message.objects.create(
+        interaction=interaction,
+        account=account,
+        customer_id=interaction.customer_id,
+        direction=Message.Direction.OUTBOUND,
+        sender=sender,
+        kind=Message.Kind.IMAGE,
+        text=caption if with_caption else "",
+        attachment={"type": "image", "source_url": url, "name": media.safe_name(url.split("?", 1)[0], "picture")},
+        status=Message.Status.QUEUED,
+        next_attempt_at=timezone.now(),
+    )
+    messages = [message]
+    events.record(interaction_id=interaction.pk, kind=events.Kind.MESSAGE_CREATED, data={"message_id": message.pk})
+    if caption and not with_caption:
+        messages += queue_text(interaction=interaction, text=caption, sender=sender)
+    transaction.on_commit(lambda: _after_queued([message]))
+    return messages

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from integrations import delivery, ingest, profiles
+from integrations import delivery, ingest, media, profiles
 from integrations.providers.base import PlatformError
 
 logger = logging.getLogger(__name__)
@@ -43,3 +43,18 @@ def process_inbox() -> int:
     """Turn acknowledged webhook events into customers, chats and messages (woken after each
     webhook's commit, and by beat for rows nobody took)."""
     return ingest.process_pending()
+
+
+@shared_task(bind=True, max_retries=4, ignore_result=True)
+def fetch_media(self, message_id: int) -> str:
+    """Fetch an inbound attachment's bytes from the platform and store them, once."""
+    try:
+        return media.fetch(message_id=message_id, last_try=self.request.retries >= self.max_retries)
+    except media.FetchLater as exc:
+        raise self.retry(exc=exc, countdown=15 * 2**self.request.retries) from None
+
+
+@shared_task(ignore_result=True)
+def sweep_media() -> int:
+    """Beat: queue again the media fetches a lost task or a dead worker left behind."""
+    return media.sweep()

@@ -74,6 +74,9 @@ class RunContext:
     def send(self, text: str) -> list[Message]:
         return services.send_to_customer(interaction=self.interaction, text=text)
 
+    def send_image(self, url: str, caption: str = "") -> list[Message]:
+        return services.send_image_to_customer(interaction=self.interaction, url=url, caption=caption)
+
     def start_timer(self, kind: str, seconds: float) -> ScenarioTimer:
         timer = services.start_timer(run=self.run, kind=kind, block=self.block.key, seconds=float(seconds))
         self.state.setdefault("timers", []).append(timer.pk)

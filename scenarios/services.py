@@ -11,7 +11,7 @@ from agentdesk import services as desk
 from contactcenter import scheduling
 from conversations.models import Interaction, Message
 from integrations.errors import OutboundRefused
-from integrations.outbound import queue_text
+from integrations.outbound import queue_image_url, queue_text
 from scenarios.blocks.base import SendFailed
 from scenarios.models import AccountAssignment, ScenarioEntry, ScenarioRun, ScenarioTimer, Service
 
@@ -100,6 +100,18 @@ def send_to_customer(*, interaction: Interaction, text: str) -> list[Message]:
     try:
         with transaction.atomic():
             return queue_text(interaction=interaction, text=text, sender=Message.Sender.BOT)
+    except OutboundRefused as exc:
+        raise SendFailed(str(exc)) from exc
+
+
+def send_image_to_customer(*, interaction: Interaction, url: str, caption: str = "") -> list[Message]:
+    """Queue a picture by its https URL (the platform fetches it), with the text as caption."""
+    customer = interaction.customer
+    if customer.unreachable_at:
+        raise SendFailed(f"The customer cannot be reached ({customer.unreachable_reason or 'blocked'}).")
+    try:
+        with transaction.atomic():
+            return queue_image_url(interaction=interaction, url=url, caption=caption, sender=Message.Sender.BOT)
     except OutboundRefused as exc:
         raise SendFailed(str(exc)) from exc
 

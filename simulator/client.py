@@ -75,3 +75,35 @@ def wait_for_replies(
         if time.monotonic() > deadline:
             raise TimeoutError(f"{customer!r} got {len(texts)} of {count} replies: {texts!r}")
         time.sleep(0.2)
+
+
+def send_media(
+    base_url: str,
+    account,
+    customer: str,
+    *,
+    content: bytes = b"",
+    file_name: str = "",
+    content_type: str = "",
+    caption: str = "",
+    location: tuple[float, float] | None = None,
+    name: str = "",
+) -> dict:
+    """The customer sends a file (`content` named `file_name`) or a `location` (lat, lon)."""
+    base_url = base_url.rstrip("/")
+    session = _session(base_url)
+    data = {"customer": customer, "name": name, "caption": caption}
+    files = None
+    if location is not None:
+        data.update(latitude=str(location[0]), longitude=str(location[1]))
+    else:
+        files = {"file": (file_name, content, content_type or "application/octet-stream")}
+    response = session.post(
+        f"{base_url}/simulator/chat/{_account_id(account)}/send-media",
+        data=data,
+        files=files,
+        headers={"X-CSRFToken": session.cookies.get("csrftoken", ""), "Referer": f"{base_url}/simulator/"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()

@@ -82,6 +82,11 @@ class SimAccount(models.Model):
     rate_limit = models.PositiveIntegerField(default=0, help_text="Answer 429 past N sends per second (0 = off).")
     forced_error = models.CharField(max_length=16, choices=ForcedError.choices, blank=True, default="")
     drop_mode = models.CharField(max_length=16, choices=DropMode.choices, blank=True, default="")
+    media_ttl = models.PositiveIntegerField(
+        default=3600,
+        help_text="Seconds a customer's media stays downloadable by the bot (content endpoint, getFile path, "
+        "expiring media URL); 0 = expired at once.",
+    )
     echo_mode = models.BooleanField(
         default=False, help_text="The simulator answers 'Echo: <text>' itself (also when no webhook is set)."
     )
@@ -137,7 +142,10 @@ class SimMessage(models.Model):
     account = models.ForeignKey(SimAccount, on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey(SimCustomer, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=3, choices=Direction.choices)
-    text = models.TextField()
+    text = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, default="text", help_text="text, image, file, video, audio, location.")
+    attachment = models.JSONField(default=dict, blank=True, help_text="name, size, content_type, lat/lon, error.")
+    media = models.FileField(upload_to="simulator/%Y/%m/%d", max_length=500, blank=True)
     # Out: what the platform shows with the text: {"buttons": [[{"label", "payload"}, ...] rows],
     # "location": {...}}; the chat page renders the buttons and a press answers with the label.
     markup = models.JSONField(default=dict, blank=True)

@@ -7,6 +7,7 @@ import secrets
 import time
 import uuid
 
+from simulator.media import cdn_url
 from simulator.models import Platform, SimAccount, SimCustomer
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -271,3 +272,103 @@ def _facebook(account: SimAccount, customer: SimCustomer, ms: int, event: dict) 
             }
         ],
     }
+
+
+def inbound_media(*, account: SimAccount, customer: SimCustomer, message, update_id: int) -> dict:
+    """The webhook body of a customer's picture, file or location (`message` is the SimMessage;
+    its file is served the platform's way, see simulator.media)."""
+    body = inbound_text(
+        account=account,
+        customer=customer,
+        text=message.text or "-",
+        message_id=message.platform_message_id,
+        update_id=update_id,
+    )
+    kind, att, caption = message.kind, message.attachment, message.text
+    platform = account.platform
+    if platform == Platform.TELEGRAM:
+        content = body["message"]
+        del content["text"]
+        if caption and kind != "location":
+            content["caption"] = caption
+        if kind == "location":
+            content["location"] = {"latitude": att["latitude"], "longitude": att["longitude"]}
+        elif kind == "image":
+            content["photo"] = [
+                {
+                    "file_id": att["file_id"],
+                    "file_unique_id": att["file_id"][-12:],
+                    "width": 640,
+                    "height": 480,
+                    "file_size": att["size"],
+                }
+            ]
+        else:
+            content["document"] = {
+                "file_id": att["file_id"],
+                "file_unique_id": att["file_id"][-12:],
+                "file_name": att["name"],
+                "mime_type": att["content_type"],
+                "file_size": att["size"],
+            }
+        return body
+    if platform == Platform.FACEBOOK:
+        if kind == "location":
+            item = {"type": "location", "payload": {"coordinates": {"lat": att["latitude"], "long": att["longitude"]}}}
+        else:
+            item = {"type": "image" if kind == "image" else "file", "payload": {"url": cdn_url(message)}}
+        body["entry"][0]["messaging"][0]["message"] = {"mid": message.platform_message_id, "attachments": [item]}
+        return body
+    if platform == Platform.LINE:
+        event = body["events"][0]
+        if kind == "location":
+            event["message"] = {
+                "type": "location",
+                "id": message.platform_message_id,
+                "title": "Shared location",
+                "address": "",
+                "latitude": att["latitude"],
+                "longitude": att["longitude"],
+            }
+        elif kind == "image":
+            event["message"] = {
+                "type": "image",
+                "id": message.platform_message_id,
+                "contentProvider": {"type": "line"},
+                "quoteToken": ulid(),
+            }
+        else:
+            event["message"] = {
+                "type": "file",
+                "id": message.platform_message_id,
+                "fileName": att["name"],
+                "fileSize": att["size"],
+            }
+        return body
+    if platform == Platform.VIBER:
+        if kind == "location":
+            body["message"] = {"type": "location", "location": {"lat": att["latitude"], "lon": att["longitude"]}}
+        elif kind == "image":
+            body["message"] = {
+                "type": "picture",
+                "text": caption,
+                "media": cdn_url(message),
+                "thumbnail": cdn_url(message),
+                "file_name": att["name"],
+                "size": att["size"],
+            }
+        else:
+            body["message"] = {"type": "file", "media": cdn_url(message), "file_name": att["name"], "size": att["size"]}
+        return body
+    del body["text"]
+    if kind == "location":
+        body.update(message_type="location", location={"lat": att["latitude"], "long": att["longitude"]})
+    else:
+        key = "image" if kind == "image" else "file"
+        part = {"url": cdn_url(message)}
+        if key == "file":
+            part["name"] = att["name"]
+        if caption:
+            part["caption"] = caption
+        body.update(channel="mms" if key == "image" else body["channel"], message_type=key, **{key: part})
+    return body

@@ -2,12 +2,13 @@
 
 import datetime as dt
 import logging
+import secrets
 import uuid
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from simulator import delivery, payloads
+from simulator import delivery, media, payloads
 from simulator.models import DropMode, ForcedError, Platform, SimAccount, SimCustomer, SimDelivery, SimMessage
 
 logger = logging.getLogger(__name__)
@@ -180,6 +181,44 @@ def _fate(state: str, text: str, sent: SimDelivery | None = None, *, final: bool
     }
 
 
+def customer_sends(
+    *, account: SimAccount, customer: SimCustomer, kind: str, caption: str = "", upload=None, location=None
+) -> SimMessage:
+    """A customer's picture or file (`upload`) or location ({latitude, longitude}): stored, then
+    delivered as the platform's signed webhook, its file served the platform's way (media)."""
+    with transaction.atomic():
+        update_id, counter = _next_counters(account)
+        message = SimMessage.objects.create(
+            account=account,
+            customer=customer,
+            direction=SimMessage.Direction.IN,
+            text=caption,
+            kind=kind,
+            attachment=dict(location or {}),
+            platform_message_id=payloads.message_id(account.platform, counter),
+        )
+        if upload is not None:
+            message.attachment["file_id"] = f"BQACAgSim{message.pk:08d}{secrets.token_urlsafe(12)}"
+            media.store_upload(message, upload)
+        pending = None
+        if account.echoes:
+            _store_out(account=account, customer=customer, text=f"Echo: [{kind}]", echo=True)
+        elif _subscribed_to_messages(account):
+            body = payloads.inbound_media(account=account, customer=customer, message=message, update_id=update_id)
+            pending = delivery.create_delivery(
+                account=account,
+                customer=customer,
+                message=message,
+                url=account.webhook_url,
+                payload=body,
+                kind="message",
+                event_id=str(update_id) if account.platform == Platform.TELEGRAM else message.platform_message_id,
+            )
+    if pending is not None and pending.status == SimDelivery.Status.PENDING:
+        delivery.attempt(pending.id)
+    return message
+
+
 def _subscribed_to_messages(account: SimAccount) -> bool:
     if account.platform == Platform.TELEGRAM:
         return not account.webhook_events or "message" in account.webhook_events
@@ -191,7 +230,13 @@ def _subscribed_to_messages(account: SimAccount) -> bool:
 
 
 def _store_out(
-    *, account: SimAccount, customer: SimCustomer, text: str, echo: bool = False, markup: dict | None = None
+    *,
+    account: SimAccount,
+    customer: SimCustomer,
+    text: str,
+    echo: bool = False,
+    markup: dict | None = None,
+    kind: str = "text",
 ) -> SimMessage:
     with transaction.atomic():
         _, counter = _next_counters(account)
@@ -201,16 +246,49 @@ def _store_out(
             direction=SimMessage.Direction.OUT,
             text=text,
             markup=markup or {},
+            kind=kind,
             platform_message_id=payloads.message_id(account.platform, counter),
             echo=echo,
             dropped=account.drop_mode == DropMode.OUTBOUND,
         )
 
 
-def bot_sends(*, account: SimAccount, customer: SimCustomer, text: str, markup: dict | None = None) -> SimMessage:
+def bot_sends_media(
+    *,
+    account: SimAccount,
+    customer: SimCustomer,
+    kind: str,
+    caption: str = "",
+    upload=None,
+    url: str = "",
+    max_bytes: int,
+    name: str = "",
+) -> SimMessage:
+    """Our product sent a file: uploaded (Telegram multipart) or named by URL, which the
+    platform fetches now. media.FetchFailed (nothing stored) when the URL cannot be fetched."""
+    message = _store_out(account=account, customer=customer, text=caption, kind=kind)
+    try:  # no transaction is held while the URL is fetched (it may be served by this process)
+        if upload is not None:
+            media.store_upload(message, upload)
+        else:
+            media.fetch_into(message, url, max_bytes=max_bytes, name=name)
+    except Exception:
+        message.delete()
+        raise
+    return bot_sends(account=account, customer=customer, text=caption, stored=message)
+
+
+def bot_sends(
+    *,
+    account: SimAccount,
+    customer: SimCustomer,
+    text: str,
+    markup: dict | None = None,
+    stored: SimMessage | None = None,
+) -> SimMessage:
     """Our product sent a text (with buttons or a location in `markup`) through the fake send
-    API: the customer will see it."""
-    message = _store_out(account=account, customer=customer, text=text, markup=markup)
+    API, or a file already `stored`: the customer will see it."""
+    message = stored or _store_out(account=account, customer=customer, text=text, markup=markup)
     if account.platform == Platform.NEXMO and account.status_url:
         blocked = account.forced_error == ForcedError.BLOCKED or customer.blocked
         _queue_receipt(account=account, customer=customer, message=message, kind="submitted")

@@ -3,12 +3,13 @@
 import json
 import re
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from simulator import delivery, services
+from simulator import delivery, media, services
 from simulator.models import SimAccount, SimDelivery, SimMessage, SimRequest
 
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -52,6 +53,9 @@ def message_json(message: SimMessage, fate: dict | None = None) -> dict:
     data = {
         "id": message.id,
         "direction": message.direction,
+        "kind": message.kind,
+        "attachment": {k: v for k, v in message.attachment.items() if k != "file_id"},
+        "media_url": reverse("simulator:media", args=[message.account_id, message.id]) if message.media else "",
         "text": message.text,
         "markup": message.markup,
         "platform_message_id": message.platform_message_id,
@@ -99,6 +103,55 @@ def send(request, account_id: int):
         },
         status=200 if known else 201,
     )
+
+
+MEDIA_UPLOAD_LIMIT = 20 * 1024 * 1024  # what the chat page lets a customer attach
+
+
+@require_POST
+def send_media(request, account_id: int):
+    """The customer sends a picture or a file (multipart: customer, name, file, caption) or a
+    location (latitude, longitude)."""
+    account = get_object_or_404(SimAccount, id=account_id)
+    key, name = request.POST.get("customer", ""), request.POST.get("name", "").strip()
+    caption = request.POST.get("caption", "")[:1000]
+    if not _KEY.match(key) or len(name) > 100:
+        return _bad("customer must be 1-64 letters, digits, '-' or '_'.")
+    upload = request.FILES.get("file")
+    location = None
+    if upload is None:
+        try:
+            location = {"latitude": float(request.POST["latitude"]), "longitude": float(request.POST["longitude"])}
+        except (KeyError, ValueError):
+            return _bad("Attach a file, or send latitude and longitude.")
+        if not (-90 <= location["latitude"] <= 90 and -180 <= location["longitude"] <= 180):
+            return _bad("Those are not coordinates.")
+        kind = "location"
+    else:
+        if upload.size > MEDIA_UPLOAD_LIMIT:
+            return _bad("The simulator takes files up to 20 MB.")
+        kind = "image" if (upload.content_type or "").startswith("image/") else "file"
+    customer = services.get_customer(account=account, key=key, name=name)
+    message = services.customer_sends(
+        account=account, customer=customer, kind=kind, caption=caption, upload=upload, location=location
+    )
+    sent = message.deliveries.filter(kind="message").first()
+    return JsonResponse(
+        {
+            "message": message_json(message),
+            "delivery": None if sent is None else {"status": sent.status, "last_status_code": sent.last_status_code},
+        },
+        status=201,
+    )
+
+
+@require_GET
+def media_file(request, account_id: int, message_id: int):
+    """A file of the chat, for the customer's chat page."""
+    message = get_object_or_404(SimMessage, account_id=account_id, id=message_id)
+    if not message.media:
+        raise Http404("No file.")
+    return media.serve(message)
 
 
 @require_POST

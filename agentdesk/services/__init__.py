@@ -12,6 +12,7 @@ from agentdesk.services.agent_state import (  # noqa: F401
     ramp_up_ended,
     set_state,
 )
+from agentdesk.services.attachments import send_attachment  # noqa: F401
 from agentdesk.services.chats import mark_read, send_reply, transfer  # noqa: F401
 from agentdesk.services.common import TRANSFER_OFFER_TIMEOUT  # noqa: F401
 from agentdesk.services.endings import acw_expired, end_chat, wrap_up  # noqa: F401

@@ -8,9 +8,9 @@ the providers reads platform JSON or asks `if messenger == ...`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:  # type hints only: the model module imports nothing from here
     from integrations.models import IntegrationAccount
@@ -152,6 +152,63 @@ class Profile:
     avatar_url: str = ""
 
 
+# --- Media ------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What a platform lets a bot download and send, from its own documentation.
+
+    `send_max` and `send_types` are per message kind (image, video, audio, file); a kind
+    missing from `send_types` cannot go as that kind and is sent as a file; an empty set
+    takes any type.
+    """
+
+    fetch_max: int
+    send_max: Mapping[str, int]
+    send_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The longest caption one media message carries, per kind (missing: none; the caption
+    # then goes as a text message of its own after the file).
+    caption_max: Mapping[str, int] = field(default_factory=dict)
+
+    def send_limit(self, kind: str) -> int:
+        return self.send_max.get(kind) or self.send_max.get("file", 0)
+
+    def sendable_as(self, kind: str, content_type: str) -> str:
+        """The kind a file of `content_type` goes as: `kind` if the platform takes it, else "file"."""
+        types = self.send_types.get(kind)
+        if kind == "file" or types is None or (types and content_type not in types):
+            return "file"
+        return kind
+
+
+@dataclass
+class MediaDownload:
+    """A platform's file, streamed: read `chunks` once, then `close`."""
+
+    chunks: Iterator[bytes]
+    size: int | None = None  # as the platform declares it, if it does
+    file_name: str = ""
+    close: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class OutboundMedia:
+    """One of our files to send: uploaded from `open()` or offered to the platform at `url`
+    (ours, signed, expiring); `link` is a longer-lived signed URL for a customer to open."""
+
+    kind: str  # image | video | audio | file
+    file_name: str
+    content_type: str
+    size: int
+    caption: str = ""
+    url: str = ""
+    link: str = ""
+    open: Callable[[], BinaryIO] | None = None
+
+
 # --- Errors ---------------------------------------------------------------------------
 
 
@@ -203,6 +260,14 @@ class PlatformRejected(PlatformError):
     """Any other permanent refusal (bad parameter, text too long, outside window, ...)."""
 
 
+class MediaGone(PlatformRejected):
+    """The platform no longer serves the file: its link expired or the content was deleted."""
+
+
+class MediaTooLarge(PlatformRejected):
+    """The file is larger than the platform or we allow."""
+
+
 # --- The interface ----------------------------------------------------------------------
 
 
@@ -229,6 +294,14 @@ class Provider(Protocol):
         self, account: IntegrationAccount, *, to: str, location: Any, idempotency_key: str
     ) -> SentMessage: ...
     def fetch_profile(self, account: IntegrationAccount, external_id: str) -> Profile | None: ...
+
+    MEDIA_LIMITS: MediaLimits
+
+    # The bytes of an inbound attachment (None: it has none to fetch, e.g. a LINE sticker).
+    def fetch_media(self, account: IntegrationAccount, attachment: dict[str, Any]) -> MediaDownload | None: ...
+    def send_media(
+        self, account: IntegrationAccount, *, to: str, media: OutboundMedia, idempotency_key: str, **options: Any
+    ) -> SentMessage: ...
     def text_length(self, text: str) -> int: ...
     def webhook_target(self, account: IntegrationAccount) -> str: ...
     def extra_webhook_urls(self, url: str) -> dict[str, str]: ...

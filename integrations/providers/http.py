@@ -6,6 +6,7 @@ Messages never contain the URL: a Telegram URL carries the bot token in its path
 
 from __future__ import annotations
 
+import secrets
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 
-from integrations.providers.base import RateLimited, Unavailable
+from integrations.providers.base import MediaDownload, MediaGone, MediaTooLarge, RateLimited, Unavailable
 
 _local = threading.local()
 
@@ -96,3 +97,92 @@ def rate_limited(response: requests.Response, *, platform: str, text: str = "", 
         code=response.status_code,
         http_status=response.status_code,
     )
+
+
+CHUNK = 64 * 1024
+
+
+def download(
+    url: str, *, platform: str, max_bytes: int, headers: dict[str, str] | None = None, what: str = "file"
+) -> MediaDownload:
+    """Stream a platform's file (never read whole): 403/404/410 mean the link expired or the
+    file is gone, a declared size over `max_bytes` is refused before any byte is read."""
+    response = call("GET", url, platform=platform, headers=headers, stream=True)
+    if response.status_code in (401, 403, 404, 410):
+        response.close()
+        words = error_text(response) if response.headers.get("Content-Type", "").startswith("application/json") else ""
+        raise MediaGone(
+            f"{platform} no longer serves this {what}: its link expired or the file was deleted "
+            f"(HTTP {response.status_code}{': ' + words if words else ''}).",
+            code=response.status_code,
+            http_status=response.status_code,
+        )
+    if not response.ok:
+        response.close()
+        raise MediaGone(
+            f"{platform} refused the {what} download (HTTP {response.status_code}).", code=response.status_code
+        )
+    size = _declared_size(response)
+    if size is not None and size > max_bytes:
+        response.close()
+        raise MediaTooLarge(f"The {what} is {size} bytes; at most {max_bytes} bytes are fetched.", code="too_large")
+    return MediaDownload(chunks=response.iter_content(CHUNK), size=size, close=response.close)
+
+
+def _declared_size(response: requests.Response) -> int | None:
+    try:
+        return int(response.headers["Content-Length"])
+    except (KeyError, ValueError):
+        return None
+
+
+class MultipartUpload:
+    """A multipart/form-data body that streams its one file from an open handle.
+
+    requests sends a body with `read` and a known length block by block (Content-Length
+    set, no chunked encoding), so the file is never held whole in memory; requests' own
+    `files=` would build the whole body first.
+    """
+
+    def __init__(self, fields: dict[str, str], *, field: str, file_name: str, content_type: str, handle, size: int):
+        self.boundary = f"cc{secrets.token_hex(16)}"
+        head = b"".join(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + str(value).encode()
+            + b"\r\n"
+            for name, value in fields.items()
+        )
+        safe_name = file_name.replace('"', "").replace("\r", "").replace("\n", "")
+        head += (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{safe_name}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        self._parts = [head, handle, f"\r\n--{self.boundary}--\r\n".encode()]
+        self._length = len(head) + size + len(self._parts[2])
+        self._index = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        out = b""
+        while self._index < len(self._parts) and (size < 0 or len(out) < size):
+            part = self._parts[self._index]
+            want = -1 if size < 0 else size - len(out)
+            if isinstance(part, bytes):
+                chunk, rest = (part, b"") if want < 0 else (part[:want], part[want:])
+                out += chunk
+                if rest:
+                    self._parts[self._index] = rest
+                else:
+                    self._index += 1
+            else:
+                chunk = part.read(CHUNK if want < 0 else min(want, CHUNK))
+                if not chunk:
+                    self._index += 1
+                out += chunk
+        return out

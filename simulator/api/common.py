@@ -53,6 +53,9 @@ def request_params(request: HttpRequest) -> dict:
     """Parameters from the query string, a form body or a JSON body (as Telegram accepts)."""
     params = dict(request.GET.items())
     content_type = request.content_type or ""
+    if "multipart" in content_type:  # an upload (Telegram sendPhoto/sendDocument): the file is in FILES
+        params.update(request.POST.items())
+        return params
     if request.body and "json" in content_type:
         try:
             data = json.loads(request.body)
@@ -93,9 +96,11 @@ def fake_api(platform: str):
                 method=request.method,
                 path=_hide(redact(request.get_full_path()), hide)[:500],
                 headers=masked_headers(request),
-                body=_hide(mask_json(request.body.decode(errors="replace")), hide)[:20000],
+                body=_hide(mask_json(_logged_body(request)), hide)[:20000],
                 status_code=response.status_code,
-                response=_hide(mask_json(response.content.decode(errors="replace")), hide)[:20000],
+                response="[file]"
+                if response.streaming
+                else _hide(mask_json(response.content.decode(errors="replace")), hide)[:20000],
             )
             if account is not None:
                 _retry_after_response(response, account, started)
@@ -104,6 +109,13 @@ def fake_api(platform: str):
         return wrapper
 
     return decorator
+
+
+def _logged_body(request: HttpRequest) -> str:
+    if "multipart" in (request.content_type or ""):  # the file itself is not logged
+        files = ", ".join(f"{k}={f.name} ({f.size} bytes)" for k, f in request.FILES.items())
+        return f"[multipart] {dict(request.POST.items())} {files}"
+    return request.body.decode(errors="replace")
 
 
 def _credentials_of(account: SimAccount | None) -> list[str]:

@@ -4,7 +4,7 @@
 import json
 import secrets
 
-from simulator import delivery, services
+from simulator import delivery, media, services
 from simulator.api.common import BadJson, fake_api, json_response, request_params
 from simulator.models import Platform, SimAccount, SimCustomer
 
@@ -92,6 +92,9 @@ def _send(page: SimAccount, params: dict):
     if not psid:
         return _error("(#100) The parameter recipient is required", 100)
     text = message.get("text") if isinstance(message, dict) else None
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    if isinstance(attachment, dict):
+        return _send_attachment(page, psid, attachment)
     if not text:
         return _error("(#100) param message must be non-empty.", 100)
     if len(text) > TEXT_LIMIT:
@@ -117,6 +120,32 @@ def _send(page: SimAccount, params: dict):
     markup = {"buttons": buttons} if buttons else {}
     sent = services.bot_sends(account=page, customer=customer, text=text, markup=markup)
     return json_response({"recipient_id": psid, "message_id": sent.platform_message_id})
+
+
+ATTACHMENT_LIMIT = 25 * 1024 * 1024
+ATTACHMENT_TYPES = {"image": "image", "video": "video", "audio": "audio", "file": "file"}
+
+
+def _send_attachment(page: SimAccount, psid: str, attachment: dict):
+    """An attachment by URL: Meta fetches it while answering, and fails the call if it cannot."""
+    kind = ATTACHMENT_TYPES.get(str(attachment.get("type")))
+    payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else {}
+    url = str(payload.get("url") or "")
+    if kind is None or not url:
+        return _error("(#100) Invalid attachment: type and payload.url are required", 100)
+    customer = SimCustomer.objects.filter(account=page, external_id=psid).first()
+    if customer is None:
+        return _error("(#100) No matching user found", 100, subcode=2018001)
+    refusal = services.send_refusal(page, customer)
+    if refusal == "blocked":
+        return _error("(#551) This person isn't available right now.", 551, subcode=1545041)
+    if refusal:
+        return _error("An unexpected error has occurred. Please retry your request later.", 2, status=500)
+    try:
+        sent = services.bot_sends_media(account=page, customer=customer, kind=kind, url=url, max_bytes=ATTACHMENT_LIMIT)
+    except media.FetchFailed as exc:
+        return _error(f"(#100) Failed to fetch the file from the url ({exc})", 100, subcode=2018008)
+    return json_response({"recipient_id": psid, "message_id": sent.platform_message_id, "attachment_id": str(sent.pk)})
 
 
 def _fields(value) -> list[str]:

@@ -5,7 +5,7 @@ import uuid
 
 from django.db import IntegrityError, transaction
 
-from simulator import delivery, payloads, services
+from simulator import delivery, media, payloads, services
 from simulator.api.common import BadJson, fake_api, json_response, request_params
 from simulator.models import Platform, SimAccount, SimCustomer, SimRetryKey
 
@@ -63,6 +63,8 @@ def bot_api(request, path: str):
         return _test_endpoint(account, params)
     if route == ("POST", "message/push"):
         return _push(request, account, params)
+    if request.method == "GET" and path.startswith("message/") and path.endswith("/content"):
+        return _content(account, path.removeprefix("message/").removesuffix("/content"))
     if request.method == "GET" and path.startswith("profile/"):
         return _profile(account, path.removeprefix("profile/"))
     return _answer({"message": "Not found"}, 404)
@@ -132,8 +134,14 @@ def _push(request, account: SimAccount, params: dict):
             if not all(message.get(k) not in (None, "") for k in ("title", "address", "latitude", "longitude")):
                 return _invalid("May not be empty", f"messages[{i}]")
             continue
+        if isinstance(message, dict) and message.get("type") == "image":
+            for key in ("originalContentUrl", "previewImageUrl"):
+                url = message.get(key)
+                if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > 2000:
+                    return _invalid("Must be a valid HTTPS URL", f"messages[{i}].{key}")
+            continue
         if not isinstance(message, dict) or message.get("type") != "text":
-            return _invalid("Must be one of the following values: [text, location]", f"messages[{i}].type")
+            return _invalid("Must be one of the following values: [text, image, location]", f"messages[{i}].type")
         items = ((message.get("quickReply") or {}).get("items")) or []
         if len(items) > 13 or any(len(str(((i_ or {}).get("action") or {}).get("label") or "")) > 20 for i_ in items):
             return _invalid("Size must be between 0 and 13", f"messages[{i}].quickReply.items")
@@ -157,7 +165,7 @@ def _push(request, account: SimAccount, params: dict):
         with transaction.atomic():
             if retry_key:
                 key_row = SimRetryKey.objects.create(account=account, key=retry_key.lower(), request_id=request_id)
-            sent = [services.bot_sends(account=account, customer=customer, **_shown(message)) for message in messages]
+            sent = [_deliver(account, customer, message) for message in messages]
             sent_messages = [{"id": s.platform_message_id, "quoteToken": payloads.ulid()} for s in sent]
             if retry_key:
                 key_row.sent_messages = sent_messages
@@ -165,6 +173,28 @@ def _push(request, account: SimAccount, params: dict):
     except IntegrityError:  # the same key raced in from a concurrent request
         return _conflict(SimRetryKey.objects.get(account=account, key=retry_key.lower()))
     return _answer({"sentMessages": sent_messages}, request_id=request_id)
+
+
+IMAGE_LIMIT = 10 * 1024 * 1024
+
+
+def _deliver(account: SimAccount, customer: SimCustomer, message: dict):
+    if message["type"] != "image":
+        return services.bot_sends(account=account, customer=customer, **_shown(message))
+    try:  # the customer's LINE app loads the picture from the URL
+        return services.bot_sends_media(
+            account=account, customer=customer, kind="image", url=message["originalContentUrl"], max_bytes=IMAGE_LIMIT
+        )
+    except media.FetchFailed as exc:  # the app shows a broken picture; the push itself succeeded
+        return services.bot_sends(account=account, customer=customer, text=f"[picture could not be loaded: {exc}]")
+
+
+def _content(account: SimAccount, message_id: str):
+    """GET message/{id}/content (api-data.line.me): the bytes, 404 once LINE dropped them."""
+    message = media.message_of_account(account, platform_message_id=message_id)
+    if message is None or not message.media or media.expired(message):
+        return _answer({"message": "Not found"}, 404)
+    return media.serve(message)
 
 
 def _conflict(seen: SimRetryKey):

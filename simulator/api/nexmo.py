@@ -8,13 +8,14 @@ import uuid
 
 import jwt
 
-from simulator import services
+from simulator import media, services
 from simulator.api.common import BadJson, fake_api, json_response, request_params
 from simulator.models import Platform, SimAccount, SimCustomer
 
 _NUMBER = re.compile(r"^[1-9]\d{6,14}$")  # E.164 digits, as the Messages API takes `to`
 _PSID = re.compile(r"^\d{1,32}$")  # channel messenger: a page-scoped id
-TEXT_LIMITS = {"sms": 1000, "messenger": 640, "viber_service": 1000, "whatsapp": 4096}
+TEXT_LIMITS = {"sms": 1000, "messenger": 640, "viber_service": 1000, "whatsapp": 4096, "mms": 2000}
+IMAGE_LIMIT = 5 * 1024 * 1024
 
 
 def _problem(status: int, title: str, detail: str, kind: str = "", **extra):
@@ -87,6 +88,8 @@ def messages(request):
         params = request_params(request)
     except BadJson:
         return _problem(400, "Bad Request", "The request body did not contain valid JSON.", "/messages-olympus#1000")
+    if params.get("message_type") == "image":
+        return _send_image(account, params)
     invalid = []
     channel, text = params.get("channel"), params.get("text")
     if channel not in TEXT_LIMITS:
@@ -170,3 +173,44 @@ def application(request, application_id: str):
         account.public_key = str(public_key)
     account.save(update_fields=["name", "webhook_url", "status_url", "public_key"])
     return json_response(_application_json(account))
+
+
+def _send_image(account: SimAccount, params: dict):
+    """MMS picture by URL: accepted (202), fetched by Vonage for the handset."""
+    image = params.get("image") if isinstance(params.get("image"), dict) else {}
+    invalid = []
+    if params.get("channel") != "mms":
+        invalid.append({"name": "channel", "reason": "an image goes over mms (sms carries text only)"})
+    if not str(image.get("url") or "").startswith(("https://", "http://")):
+        invalid.append({"name": "image.url", "reason": "must be a URL"})
+    if str(params.get("from", "")) != account.platform_id:
+        invalid.append({"name": "from", "reason": "is not a number linked to this application"})
+    to = str(params.get("to", ""))
+    customer = SimCustomer.objects.filter(account=account, external_id=to).first()
+    if customer is None:
+        invalid.append({"name": "to", "reason": "is not a reachable number"})
+    if invalid:
+        return _problem(
+            422,
+            "Invalid params",
+            "The value of one or more parameters is invalid.",
+            "/messages-olympus#1150",
+            invalid_parameters=invalid,
+        )
+    refusal = services.send_refusal(account, customer)
+    if refusal == "server_error":
+        return _problem(500, "Internal Error", "An internal error occurred.", "/messages-olympus#1000")
+    if refusal == "rate_limited":
+        return _problem(429, "Rate Limit Hit", "Please wait, then retry your request", "/messages-olympus#1020")
+    try:
+        sent = services.bot_sends_media(
+            account=account,
+            customer=customer,
+            kind="image",
+            caption=str(image.get("caption") or ""),
+            url=image["url"],
+            max_bytes=IMAGE_LIMIT,
+        )
+    except media.FetchFailed as exc:
+        return _problem(422, "Invalid params", f"The image could not be fetched: {exc}", "/messages-olympus#1150")
+    return json_response({"message_uuid": sent.platform_message_id}, status=202)

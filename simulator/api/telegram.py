@@ -5,7 +5,7 @@ import re
 
 from django.utils import timezone
 
-from simulator import services
+from simulator import media, services
 from simulator.api.common import BadJson, fake_api, json_response, request_params
 from simulator.models import Platform, SimAccount, SimCustomer, SimDelivery
 
@@ -43,6 +43,8 @@ def bot_method(request, token: str, method: str):
         params = request_params(request)
     except BadJson:
         return _error(400, "Bad Request: can't parse JSON object")
+    if method.lower() in _SEND_MEDIA:
+        return send_media(account, params, request.FILES, method.lower())
     return handler(account, params)
 
 
@@ -223,6 +225,87 @@ def send_location(account, params):
     return _ok(result)
 
 
+# Bot API limits: photos up to 10 MB, other uploads up to 50 MB, downloads (getFile) up to 20 MB.
+MB = 1024 * 1024
+_SEND_MEDIA = {
+    "sendphoto": ("photo", "image", 10 * MB),
+    "senddocument": ("document", "file", 50 * MB),
+    "sendvideo": ("video", "video", 50 * MB),
+    "sendaudio": ("audio", "audio", 50 * MB),
+}
+DOWNLOAD_LIMIT = 20 * MB
+
+
+def send_media(account, params, files, method: str):
+    field, kind, limit = _SEND_MEDIA[method]
+    chat_id = str(params.get("chat_id") or "")
+    customer = SimCustomer.objects.filter(account=account, external_id=chat_id).first()
+    if not chat_id or customer is None:
+        return _error(400, "Bad Request: chat not found")
+    upload, url = files.get(field), params.get(field)
+    if upload is None and not url:
+        return _error(400, f"Bad Request: there is no {field} in the request")
+    if upload is not None and upload.size > limit:
+        return _error(413, "Request Entity Too Large")
+    caption = str(params.get("caption") or "")
+    if len(caption) > 1024:
+        return _error(400, "Bad Request: message caption is too long")
+    refusal = services.send_refusal(account, customer)
+    if refusal:
+        return {
+            "server_error": lambda: _error(500, "Internal Server Error"),
+            "rate_limited": lambda: _error(429, "Too Many Requests: retry after 1", retry_after=1),
+            "blocked": lambda: _error(403, "Forbidden: bot was blocked by the user"),
+        }[refusal]()
+    try:
+        message = services.bot_sends_media(
+            account=account,
+            customer=customer,
+            kind=kind,
+            caption=caption,
+            upload=upload,
+            url=str(url or ""),
+            max_bytes=limit,
+        )
+    except media.FetchFailed as exc:
+        return _error(400, f"Bad Request: failed to get HTTP URL content ({exc})")
+    result = {
+        "message_id": int(message.platform_message_id),
+        "from": _bot_user(account),
+        "chat": {"id": int(customer.external_id), "type": "private"},
+        "date": int(timezone.now().timestamp()),
+    }
+    if caption:
+        result["caption"] = caption
+    result[field] = {"file_id": f"sent{message.pk}", "file_size": message.attachment.get("size", 0)}
+    return _ok(result)
+
+
+def get_file(account, params):
+    file_id = str(params.get("file_id") or "")
+    message = media.message_of_account(account, attachment__file_id=file_id) if file_id else None
+    if message is None or not message.media:
+        return _error(400, "Bad Request: invalid file_id")
+    result = {"file_id": file_id, "file_unique_id": file_id[-12:], "file_size": message.attachment.get("size", 0)}
+    if message.attachment.get("size", 0) <= DOWNLOAD_LIMIT:  # bigger files get no path: not downloadable
+        result["file_path"] = f"documents/{message.pk}/{media.safe_name(message.attachment.get('name', 'file'))}"
+    return _ok(result)
+
+
+def download(request, token: str, file_path: str):
+    """GET {base}/file/bot<token>/<file_path>: the bytes (404 once the platform dropped them)."""
+    account = SimAccount.objects.filter(platform=Platform.TELEGRAM, token=token).first()
+    if account is None:
+        return _error(401, "Unauthorized")
+    parts = file_path.split("/")
+    message = None
+    if len(parts) == 3 and parts[1].isdigit():
+        message = media.message_of_account(account, pk=int(parts[1]))
+    if message is None or not message.media or media.expired(message):
+        return _error(404, "Not Found")
+    return media.serve(message)
+
+
 _METHODS = {
     "sendlocation": send_location,
     "sendvenue": send_location,
@@ -232,4 +315,6 @@ _METHODS = {
     "getwebhookinfo": get_webhook_info,
     "getupdates": get_updates,
     "sendmessage": send_message,
+    "getfile": get_file,
+    **dict.fromkeys(_SEND_MEDIA, send_media),
 }

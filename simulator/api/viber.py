@@ -4,7 +4,7 @@ Failures are HTTP 200 with a non-zero `status`, as on Viber."""
 
 import json
 
-from simulator import delivery, payloads, services
+from simulator import delivery, media, payloads, services
 from simulator.api.common import BadJson, fake_api, json_response
 from simulator.models import Platform, SimAccount, SimCustomer, SimDelivery
 
@@ -113,6 +113,8 @@ def _send(account: SimAccount, params: dict):
     sender = params.get("sender")
     if not receiver or not kind or not isinstance(sender, dict) or not sender.get("name"):
         return _status(4)
+    if kind in MEDIA_TYPES:
+        return _send_media(account, params, kind)
     if kind == "location":
         place = params.get("location") or {}
         if not isinstance(place, dict) or "lat" not in place or "lon" not in place:
@@ -147,4 +149,43 @@ def _send(account: SimAccount, params: dict):
             width += columns
         markup["buttons"] = rows
     sent = services.bot_sends(account=account, customer=customer, text=text, markup=markup)
+    return _status(0, message_token=int(sent.platform_message_id), chat_hostname="SN-CHAT-05_", billing_status=1)
+
+
+MB = 1024 * 1024
+# type -> (our kind, the most Viber takes): picture 1 MB (JPEG, PNG, GIF), video 26 MB, file 50 MB.
+MEDIA_TYPES = {"picture": ("image", 1 * MB), "video": ("video", 26 * MB), "file": ("file", 50 * MB)}
+
+
+def _send_media(account: SimAccount, params: dict, kind: str):
+    media_url, receiver = params.get("media"), str(params.get("receiver"))
+    our_kind, limit = MEDIA_TYPES[kind]
+    if not isinstance(media_url, str) or not media_url:
+        return _status(4)
+    if kind == "picture" and len(str(params.get("text") or "")) > 120:
+        return _status(3, "badData", details="text of a picture is at most 120 characters")
+    if kind == "file" and not params.get("file_name"):
+        return _status(4)
+    if not account.webhook_url:
+        return _status(10)
+    customer = SimCustomer.objects.filter(account=account, external_id=receiver).first()
+    if customer is None:
+        return _status(5)
+    refusal = services.send_refusal(account, customer)
+    if refusal == "blocked":
+        return _status(6)
+    if refusal:
+        return json_response({"error": "Internal Server Error"}, status=500)
+    try:
+        sent = services.bot_sends_media(
+            account=account,
+            customer=customer,
+            kind=our_kind,
+            caption=str(params.get("text") or ""),
+            url=media_url,
+            max_bytes=limit,
+            name=str(params.get("file_name") or ""),
+        )
+    except media.FetchFailed as exc:  # Viber checks the file's size against `size` and its limit
+        return _status(3, "badData", details=str(exc))
     return _status(0, message_token=int(sent.platform_message_id), chat_hostname="SN-CHAT-05_", billing_status=1)

@@ -2,6 +2,7 @@
 // history. Everything the customer or the server sends is shown as text, never as HTML.
 
 import { DeskSocket } from "./desk-socket.js";
+import { mountAttachments } from "./attachments.js";
 import { mountHistory } from "./history-view.js";
 import { dateTimeOf, el, renderTranscriptItems } from "./transcript.js";
 
@@ -599,7 +600,27 @@ function loggedOut() {
 
 // --- Actions -----------------------------------------------------------------------------
 
+const attachments = mountAttachments({
+  box: $("composer-box"),
+  dropZones: [$("composer-box"), $("transcript")],
+  notice: (text, isError) => notice(text, isError),
+});
+
+async function sendAttachment() {
+  const chat = desk.selected;
+  const caption = $("composer").value.trim();
+  if (await attachments.send(chat, caption)) {
+    $("composer").value = "";
+    dropDraft(chat);
+    updateLimit();
+  }
+}
+
 function sendComposer() {
+  if (attachments.pending() && desk.selected && !$("note-mode").checked) {
+    sendAttachment();
+    return;
+  }
   const text = $("composer").value.trim();
   if (!text || !desk.selected) return;
   const asNote = $("note-mode").checked;

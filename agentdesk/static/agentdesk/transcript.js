@@ -70,15 +70,68 @@ function renderMessage(m, { customerName, showStatus }) {
   head.append(el("time", { text: timeOf(m.created_at), attrs: { datetime: m.created_at || "" } }));
   if (m.direction === "out" && showStatus) head.append(" ", statusTick(m));
   item.append(head);
-  const body = el("div", { cls: "msg-text" });
-  const attachment = m.attachment && m.attachment.url;
-  linkify(body, m.text || attachment || `[${m.kind}]`);
-  if (m.text && attachment) {
-    body.append("\n");
-    linkify(body, attachment);
+  const media = renderAttachment(m);
+  if (media) item.append(media);
+  if (m.text || !media) {
+    const body = el("div", { cls: "msg-text" });
+    linkify(body, m.text || `[${m.kind}]`);
+    item.append(body);
   }
-  item.append(body);
   return item;
+}
+
+function sizeOf(size) {
+  if (!size) return "";
+  if (size >= 1048576) return `${(size / 1048576).toFixed(1)} MB`;
+  return size >= 1024 ? `${Math.round(size / 1024)} KB` : `${size} bytes`;
+}
+
+const KIND_WORDS = { image: "Picture", sticker: "Sticker", video: "Video", audio: "Voice / audio", file: "File" };
+
+// Pictures as thumbnails that open full size, voice and video playable, other files as
+// download links with name and size, locations with coordinates and a map link; a file
+// that could not be fetched leaves its reason in its place.
+function renderAttachment(m) {
+  const a = m.attachment || {};
+  const box = el("div", { cls: "msg-media" });
+  if (m.kind === "location" && a.latitude !== undefined) {
+    const coords = `${Number(a.latitude).toFixed(5)}, ${Number(a.longitude).toFixed(5)}`;
+    box.append(`📍 ${a.title || a.name || "Location"}: ${coords} `);
+    const map = `https://www.openstreetmap.org/?mlat=${a.latitude}&mlon=${a.longitude}#map=16/${a.latitude}/${a.longitude}`;
+    box.append(el("a", { text: "Open map", attrs: { href: map, target: "_blank", rel: "noopener noreferrer" } }));
+    return box;
+  }
+  if (m.kind === "contact") {
+    box.append(`👤 ${[a.name, a.first_name, a.last_name].filter(Boolean).join(" ")} ${a.phone_number || ""}`);
+    return box;
+  }
+  const media = m.media;
+  if (!media) return null;
+  const word = KIND_WORDS[m.kind] || "File";
+  const name = media.name || word.toLowerCase();
+  if (media.state === "failed") {
+    box.classList.add("media-missing");
+    box.append(`${word} not available: ${media.error || "it could not be fetched."}`);
+    return box;
+  }
+  if (!media.url) {
+    box.append(`${word}: loading…`);
+    return box;
+  }
+  const type = media.content_type || "";
+  if ((m.kind === "image" || m.kind === "sticker") && (type.startsWith("image/") || media.state === "linked")) {
+    const link = el("a", { cls: "media-thumb", attrs: { href: media.url, target: "_blank", rel: "noopener", title: `Open ${name} full size` } });
+    link.append(el("img", { attrs: { src: media.url, alt: `${word}: ${name}`, loading: "lazy" } }));
+    box.append(link);
+  } else if (m.kind === "audio" && type.startsWith("audio/")) {
+    box.append(el("audio", { attrs: { src: media.url, controls: "", preload: "metadata", "aria-label": name } }));
+  } else if (m.kind === "video" && type.startsWith("video/")) {
+    box.append(el("video", { attrs: { src: media.url, controls: "", preload: "metadata", "aria-label": name } }));
+  } else {
+    const size = sizeOf(media.size);
+    box.append(el("a", { cls: "media-file", text: `📎 ${name}${size ? ` (${size})` : ""}`, attrs: { href: media.url, download: name } }));
+  }
+  return box;
 }
 
 function renderNote(n) {

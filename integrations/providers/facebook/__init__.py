@@ -14,6 +14,7 @@ from integrations.providers.facebook.api import (
     webhook_info,
 )
 from integrations.providers.facebook.inbound import handshake, parse, verify
+from integrations.providers.facebook.media import MEDIA_LIMITS, fetch_media, send_media
 
 # Names come from the Graph profile API (once per customer), not with messages.
 FETCHES_PROFILE = True
@@ -25,6 +26,9 @@ extra_webhook_urls = base.no_extra_urls
 setup_hint = base.no_setup_hint
 
 __all__ = [
+    "MEDIA_LIMITS",
+    "fetch_media",
+    "send_media",
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",

@@ -16,6 +16,7 @@ from integrations.providers.nexmo.api import (
     webhook_info,
 )
 from integrations.providers.nexmo.inbound import handshake, parse, verify
+from integrations.providers.nexmo.media import MEDIA_LIMITS, fetch_media, send_media
 
 FETCHES_PROFILE = False
 RATE_LIMIT_PER_RECIPIENT = False
@@ -24,6 +25,9 @@ text_length = base.count_characters
 webhook_target = base.public_webhook_url
 
 __all__ = [
+    "MEDIA_LIMITS",
+    "fetch_media",
+    "send_media",
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",

@@ -14,6 +14,7 @@ from integrations.providers.telegram.api import (
     webhook_info,
 )
 from integrations.providers.telegram.inbound import handshake, parse, verify
+from integrations.providers.telegram.media import MEDIA_LIMITS, fetch_media, send_media
 
 # getWebhookInfo is cheap: the account list shows the live webhook health.
 FETCHES_PROFILE = False
@@ -25,6 +26,9 @@ extra_webhook_urls = base.no_extra_urls
 setup_hint = base.no_setup_hint
 
 __all__ = [
+    "MEDIA_LIMITS",
+    "fetch_media",
+    "send_media",
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",

@@ -15,6 +15,7 @@ from integrations.providers.viber.api import (
     webhook_target,
 )
 from integrations.providers.viber.inbound import handshake, parse, verify
+from integrations.providers.viber.media import MEDIA_LIMITS, fetch_media, send_media
 
 # Viber's "too many requests" (status 12) caps messages to one user, not the bot.
 FETCHES_PROFILE = False
@@ -25,6 +26,9 @@ extra_webhook_urls = base.no_extra_urls
 setup_hint = base.no_setup_hint
 
 __all__ = [
+    "MEDIA_LIMITS",
+    "fetch_media",
+    "send_media",
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",

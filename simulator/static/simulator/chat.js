@@ -50,6 +50,27 @@ function renderMessage(item, message) {
     item.append(text);
   }
   text.textContent = message.text; // never innerHTML: customer and bot text is untrusted
+  const a = message.attachment || {};
+  if (!item.querySelector(".media-part")) {
+    let part = null;
+    if (message.media_url && message.kind === "image") {
+      part = document.createElement("img");
+      part.src = message.media_url;
+      part.alt = a.name || "picture";
+      part.className = "media media-part";
+    } else if (message.media_url) {
+      part = document.createElement("a");
+      part.href = message.media_url;
+      part.download = a.name || "file";
+      part.className = "media-part";
+      part.textContent = `📎 ${a.name || "file"} (${a.size || 0} bytes) `;
+    } else if (message.kind === "location") {
+      part = document.createElement("span");
+      part.className = "media-part";
+      part.textContent = `📍 ${a.latitude}, ${a.longitude} `;
+    }
+    if (part) item.prepend(part);
+  }
   if (message.fate) showFate(item, message.fate);
   const rows = (message.markup && message.markup.buttons) || [];
   if (rows.length && !item.querySelector(".keyboard")) {
@@ -282,3 +303,37 @@ $("composer").addEventListener("submit", send);
 $("block").addEventListener("click", toggleBlock);
 $("wire").addEventListener("toggle", () => $("wire").open && pollLog(accountId()));
 resetChat();
+
+// Pictures, files and locations go as multipart to send-media; the fake platform then tells
+// the bot the way it does (file ids, content endpoints, expiring CDN links).
+async function sendMedia(fields) {
+  if (!accountId()) return;
+  const form = new FormData();
+  form.append("customer", state.key);
+  form.append("name", $("name").value);
+  for (const [key, value] of Object.entries(fields)) form.append(key, value);
+  const response = await fetch(`${base}chat/${accountId()}/send-media`, {
+    method: "POST",
+    headers: { "X-CSRFToken": csrfToken() },
+    body: form,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    showStatus(data.error || `Failed (HTTP ${response.status})`, true);
+    return;
+  }
+  upsertMessage(data.message);
+  state.after = Math.max(state.after, data.message.id);
+  showStatus(data.delivery ? `Webhook ${data.delivery.status} (HTTP ${data.delivery.last_status_code ?? "-"})` : "");
+}
+
+for (const id of ["picture", "file"]) {
+  $(id).addEventListener("change", () => {
+    const file = $(id).files[0];
+    if (file) sendMedia({ file, caption: $("text").value }).then(() => { $(id).value = ""; $("text").value = ""; });
+  });
+}
+$("location").addEventListener("click", () => {
+  // A fixed spot (no geolocation prompt): Brandenburg Gate, Berlin.
+  sendMedia({ latitude: "52.516275", longitude: "13.377704" });
+});
