@@ -305,8 +305,12 @@ PLATFORM_HTTP_TIMEOUT = (
 AGENTDESK_PRESENCE_GRACE_SECONDS = env.int("AGENTDESK_PRESENCE_GRACE_SECONDS", default=60)
 AGENTDESK_HEARTBEAT_SECONDS = env.int("AGENTDESK_HEARTBEAT_SECONDS", default=5)
 
-# Sent (then the chat is closed) when a customer writes to an account on no enabled scenario
-# entry, so nobody waits in silence; empty: close without a message.
+# A customer writes to an account on no enabled scenario entry (the admin flags such accounts):
+# "close" tells them UNROUTED_CHAT_MESSAGE (empty: nothing) and closes the chat, so nobody waits
+# in silence; "keep" leaves the chat open, unrouted, until an entry takes the account.
+UNROUTED_CHAT_ACTION = env.str("UNROUTED_CHAT_ACTION", default="close")
+if UNROUTED_CHAT_ACTION not in ("close", "keep"):
+    raise ImproperlyConfigured('UNROUTED_CHAT_ACTION must be "close" or "keep".')
 UNROUTED_CHAT_MESSAGE = env.str(
     "UNROUTED_CHAT_MESSAGE", default="Sorry, nobody can answer on this channel yet. Please try again later."
 )

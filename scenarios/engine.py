@@ -185,14 +185,18 @@ def _start_run(interaction_id: int, data: dict) -> ScenarioRun | None:
 
 
 def _unrouted(interaction: Interaction) -> None:
-    """No enabled scenario entry holds the account: nobody would ever answer. Tell the
-    customer (UNROUTED_CHAT_MESSAGE) and close the chat, so it is not left open in silence;
-    the admin flags the account ("On no scenario entry")."""
+    """No enabled scenario entry holds the account: nobody would ever answer. By default
+    (UNROUTED_CHAT_ACTION=close) tell the customer and close the chat, so it is not left open in
+    silence; the admin flags the account ("On no scenario entry")."""
+    keep = settings.UNROUTED_CHAT_ACTION == "keep"
     logger.warning(
-        "no enabled scenario entry holds account %s; interaction %s is closed unanswered",
+        "no enabled scenario entry holds account %s; interaction %s is %s",
         interaction.account_id,
         interaction.pk,
+        "left open, unrouted" if keep else "closed unanswered",
     )
+    if keep:
+        return
     if settings.UNROUTED_CHAT_MESSAGE:
         try:
             with transaction.atomic():

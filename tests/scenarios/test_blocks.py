@@ -51,6 +51,7 @@ def test_send_message_takes_send_error_when_the_customer_is_unreachable(chat):
 def test_an_account_on_no_scenario_entry_tells_the_customer_and_closes_the_chat(chat, settings):
     interaction = chat([("end", "exit", {}, {})])
     interaction.account.assignment.delete()  # the account is on no entry any more
+    settings.UNROUTED_CHAT_ACTION = "close"  # the default outside tests
     settings.UNROUTED_CHAT_MESSAGE = "Nobody staffs this channel yet."
     customer_writes(interaction, "hello?")
     interaction.refresh_from_db()
