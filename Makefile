@@ -69,7 +69,10 @@ worker: setup
 beat: setup
 	$(VENV)/bin/celery -A contactcenter beat --loglevel=INFO
 
+# Own database (contactcenter_bench, dropped after) and Redis db 14; BENCH_QUICK=1 for a
+# run of seconds. wrk drives the closed-loop peaks (installed from Debian when missing).
 bench: setup
+	@command -v wrk >/dev/null || apt-get install -y wrk || { echo "make bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(PY) -m bench
 
 clean:

@@ -368,6 +368,8 @@ OUTBOUND_MAX_ATTEMPTS = env.int("OUTBOUND_MAX_ATTEMPTS", default=8)
 OUTBOUND_MAX_AGE = env.float("OUTBOUND_MAX_AGE", default=24 * 3600.0)  # seconds; older queued messages fail
 OUTBOUND_BACKOFF_BASE = env.float("OUTBOUND_BACKOFF_BASE", default=2.0)
 OUTBOUND_BACKOFF_CAP = env.float("OUTBOUND_BACKOFF_CAP", default=300.0)
+# Off only to measure raw send capacity (`make bench`): the platforms' caps are then not kept.
+OUTBOUND_RATE_LIMIT = env.bool("OUTBOUND_RATE_LIMIT", default=True)
 
 # --- Outgoing event webhooks (api.event_webhooks) -------------------------------------
 

@@ -63,7 +63,12 @@ def _buckets(*, messenger: str, account_id, chat_id: str) -> list[tuple[str, Rat
 
 
 def reserve(*, messenger: str, account_id, chat_id: str, max_wait: float) -> Reservation:
-    """Reserve a send slot for one chat of an account if it comes within `max_wait` seconds."""
+    """Reserve a send slot for one chat of an account if it comes within `max_wait` seconds.
+
+    With OUTBOUND_RATE_LIMIT off (capacity benchmarks only) every send goes at once.
+    """
+    if not settings.OUTBOUND_RATE_LIMIT:
+        return Reservation(True, 0.0)
     buckets = _buckets(messenger=messenger, account_id=account_id, chat_id=chat_id)
     if not buckets:
         return Reservation(True, 0.0)
@@ -72,6 +77,8 @@ def reserve(*, messenger: str, account_id, chat_id: str, max_wait: float) -> Res
 
 def pause(*, messenger: str, account_id, seconds: float) -> None:
     """The platform said "retry after": hold every send of the account for `seconds`."""
+    if not settings.OUTBOUND_RATE_LIMIT:
+        return
     buckets = _buckets(messenger=messenger, account_id=account_id, chat_id="")
     if buckets:
         key, rate = buckets[0]

@@ -281,3 +281,23 @@ def test_the_desktop_gets_a_hint_for_new_messages_and_receipts(redis_url):
         (ours.pk, "delivered"),
     }
     assert all(hint["type"] == "message.changed" and hint["interaction_id"] == chat.pk for hint in hints)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ack_in_autocommit_stores_each_event_once_and_wakes_the_processor(require_postgres, monkeypatch):
+    """The webhook path's one-statement INSERT (no BEGIN/COMMIT): replays and a batch with a
+    repeated id store once, the row is committed when take_in returns, and the processor is
+    woken then."""
+    woken = []
+    monkeypatch.setattr(ingest, "wake", lambda: woken.append(connection.in_atomic_block))
+    account = webhook_account("telegram")
+    assert post_webhook(Client(), account, telegram_update(9001, text="one")).status_code == 200
+    assert post_webhook(Client(), account, telegram_update(9001, text="one")).status_code == 200  # a replay
+    assert post_webhook(Client(), account, telegram_update(9002, text="two")).status_code == 200
+    rows = list(InboxEvent.objects.filter(account=account).order_by("id"))
+    assert [r.event_id for r in rows] == ["9001", "9002"]
+    assert rows[0].kind and rows[0].customer_key == "555" and rows[0].event["text"] == "one"
+    assert rows[0].processed_at is None and rows[0].attempts == 0 and rows[0].last_error == ""
+    assert woken == [False, False, False]  # after the statement, outside any transaction
+    assert ingest.process_pending() == 2
+    assert list(Message.objects.filter(account=account).order_by("id").values_list("text", flat=True)) == ["one", "two"]

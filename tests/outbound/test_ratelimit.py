@@ -85,3 +85,21 @@ def test_the_table_limits_telegram_per_bot_and_per_chat(settings, redis_url):
     assert not again.granted and again.wait > 0.5  # one chat: about one message per second
     assert other_chat.granted and other_chat.wait <= 0.04  # another chat waits only for the bot's 25/s
     ratelimit.reset()
+
+
+def test_outbound_rate_limit_off_grants_every_send_at_once(settings):
+    # OUTBOUND_RATE_LIMIT=false is for capacity benchmarks: no slot spacing, no pause.
+    settings.OUTBOUND_RATE_LIMIT = False
+    ratelimit.pause(messenger="telegram", account_id=7, seconds=30)
+    for _ in range(50):
+        reservation = ratelimit.reserve(messenger="telegram", account_id=7, chat_id="1", max_wait=0.0)
+        assert reservation == ratelimit.Reservation(True, 0.0)
+
+
+def test_outbound_rate_limit_on_by_default_spaces_one_chat(settings):
+    assert settings.OUTBOUND_RATE_LIMIT is True
+    ratelimit.reset()
+    first = ratelimit.reserve(messenger="telegram", account_id=8, chat_id="1", max_wait=0.0)
+    second = ratelimit.reserve(messenger="telegram", account_id=8, chat_id="1", max_wait=0.0)
+    ratelimit.reset()
+    assert first.granted and not second.granted  # Telegram: about 1 message per second per chat
