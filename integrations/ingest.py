@@ -36,6 +36,7 @@ PROCESS_TASK = "integrations.tasks.process_inbox"
 # Set while a processor is asked for; whoever sets it enqueues one. Expires in case that is lost.
 WAKE_FLAG = "integrations:inbox:wake"
 WAKE_FLAG_SECONDS = 5
+SPREAD_FLAG = "integrations:inbox:spread"
 BATCH_SIZE = 200
 MAX_BATCHES = 50  # per run; the next wake-up or sweep goes on
 MAX_ATTEMPTS = 8  # then the event is given up (logged as an error, kept with its error)
@@ -130,7 +131,19 @@ def process_pending(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATC
         total += done
         if not done:
             break
+        if done >= batch_size:
+            _spread()
     return total
+
+
+def _spread() -> None:
+    """A backlog: ask for one more processor (at most one more a second). Several run side by
+    side: SKIP LOCKED splits the rows and a customer's later events wait for the earlier ones."""
+    try:
+        if cache.add(SPREAD_FLAG, 1, timeout=1):
+            scheduling.run(PROCESS_TASK, off_thread=True)
+    except Exception:
+        logger.warning("could not ask for another inbox processor", exc_info=True)
 
 
 def process_batch(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = None) -> int:
