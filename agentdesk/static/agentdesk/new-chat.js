@@ -24,6 +24,7 @@ export function mountNewChat({ optionsUrl, button, dialog, onStarted }) {
   const start = form.querySelector("button[type=submit]");
   let searchTimer = null;
   let searchSeq = 0;
+  let starting = false; // not `disabled`: that would drop the focus from the button
 
   function showError(message, field = null) {
     error.textContent = message;
@@ -117,13 +118,15 @@ export function mountNewChat({ optionsUrl, button, dialog, onStarted }) {
 
   async function submit(event) {
     event.preventDefault();
+    if (starting) return;
     const { service } = chosen();
     const customer = list.querySelector("input:checked")?.value;
     if (!service) return showError("Pick the service and account to write from.", account);
     if (!customer) return showError("Pick a customer from the list (search by name, username or id).", search);
     if (!text.value.trim()) return showError("Write the first message.", text);
     showError("");
-    start.disabled = true;
+    starting = true;
+    start.setAttribute("aria-busy", "true");
     try {
       const response = await fetch(`${optionsUrl}start/`, {
         method: "POST",
@@ -143,7 +146,8 @@ export function mountNewChat({ optionsUrl, button, dialog, onStarted }) {
     } catch {
       showError("The chat did not start: the server could not be reached. Try again.");
     } finally {
-      start.disabled = false;
+      starting = false;
+      start.removeAttribute("aria-busy");
     }
   }
 
@@ -161,6 +165,7 @@ export function mountNewChat({ optionsUrl, button, dialog, onStarted }) {
     }
   });
   form.addEventListener("submit", submit);
+  form.addEventListener("input", () => showError("")); // the agent is fixing it
   dialog.querySelector(".new-chat-cancel").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
     clearTimeout(searchTimer);
