@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -64,6 +65,7 @@ def desktop(request):
         "heartbeatSeconds": states.heartbeat_interval(),
         "username": request.user.get_username(),
         "historyUrl": reverse("agentdesk:history-search"),
+        "outboundUrl": reverse("agentdesk:outbound-options"),
     }
     return render(request, "agentdesk/desktop.html", {"config": config, "messengers": Messenger.choices})
 
@@ -198,7 +200,15 @@ def outbound_options(request):
         {
             "id": service.pk,
             "name": service.name,
-            "accounts": [{"id": str(a.pk), "name": a.name, "messenger": a.messenger} for a in accounts],
+            "accounts": [
+                {
+                    "id": str(a.pk),
+                    "name": a.name,
+                    "messenger": a.messenger,
+                    "messenger_label": a.get_messenger_display(),
+                }
+                for a in accounts
+            ],
         }
         for service, accounts in services.outbound_services(agent)
     ]
@@ -216,10 +226,20 @@ def outbound_customers(request):
     if account is None:
         raise Http404("No such outbound account.")
     found = services.search_customers(account=account, query=request.GET.get("q", ""))
+    now = timezone.now()
     return JsonResponse(
         {
             "customers": [
-                {"id": c.pk, "name": c.name, "username": c.username, "external_id": c.external_id} for c in found
+                {
+                    "id": c.pk,
+                    "name": c.name,
+                    "username": c.username,
+                    "external_id": c.external_id,
+                    "last_inbound_at": c.last_inbound_at,
+                    # Facebook's window, said before the agent writes (empty elsewhere).
+                    "refusal": services.window_refusal(customer=c, now=now),
+                }
+                for c in found
             ]
         }
     )

@@ -581,3 +581,25 @@ class InteractionSerializer(serializers.ModelSerializer):
 
 class SendMessageSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000, help_text="Longer than the platform's limit: sent in parts.")
+
+
+class StartOutboundChatSerializer(serializers.Serializer):
+    """An agent-started chat: an outbound account of the agent's service, a customer it knows, the first message."""
+
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=IntegrationAccount.objects.all(),
+        pk_field=serializers.UUIDField(),
+        help_text="An outbound chat account of one of your services (the service's account assignment).",
+    )
+    customer = serializers.PrimaryKeyRelatedField(
+        queryset=Customer.objects.all(),
+        help_text="A customer who has written to this account before: the platforms allow no other.",
+    )
+    text = serializers.CharField(max_length=20000, help_text="The first message; over the platform's limit: in parts.")
+
+    def validate(self, data):
+        if data["customer"].account_id != data["account"].pk:
+            raise serializers.ValidationError(
+                {"customer": ["This customer has not written to this account; pick one who has."]}
+            )
+        return data

@@ -10,9 +10,10 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from agentdesk.models import Agent, CannedResponse, NotReadyReason
-from agentdesk.services import DeskError, NotYourChat, send_reply, set_state
+from agentdesk.services import DeskError, NotYourChat, outbound_services, send_reply, set_state, start_outbound_chat
 from api import serializers as s
 from api.authentication import ApiTokenAuthentication
 from api.errors import api_exception_handler
@@ -193,6 +194,18 @@ class InteractionAccess(permissions.BasePermission):
         return (user.is_staff and user.has_perm("conversations.view_interaction")) or hasattr(user, "agent_profile")
 
 
+# Which request field a refused start is about (the rest: non_field_errors).
+OUTBOUND_ERROR_FIELDS = {
+    "empty": "text",
+    "refused": "text",
+    "no_account": "account",
+    "unknown_customer": "customer",
+    "unreachable": "customer",
+    "outside_window": "customer",
+    "busy_customer": "customer",
+}
+
+
 class InteractionCursor(CursorPagination):
     ordering = "-opened_at"
     page_size = 50
@@ -260,3 +273,31 @@ class InteractionViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         except DeskError as exc:
             raise exceptions.ValidationError({"text": [str(exc)]}) from exc
         return Response(s.MessageSerializer(sent, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.StartOutboundChatSerializer, responses={201: s.InteractionSerializer})
+    @action(detail=False, methods=["post"], url_path="outbound", permission_classes=[IsAgent])
+    def outbound(self, request):
+        """Start a chat with a known customer from an outbound account of one of the agent's services.
+
+        The first message is queued; the chat is the agent's at once, counted against its capacity,
+        as the desktop's New chat does. Facebook: only within its 24-hour window (or the Human Agent
+        tag's 7 days where the page has that permission)."""
+        body = s.StartOutboundChatSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        account = body.validated_data["account"]
+        agent = request.user.agent_profile
+        service = next((svc for svc, accounts in outbound_services(agent) if account in accounts), None)
+        if service is None:
+            raise exceptions.PermissionDenied("This account is not an outbound chat account of your services.")
+        try:
+            interaction = start_outbound_chat(
+                agent_user=request.user,
+                service_id=service.pk,
+                customer_id=body.validated_data["customer"].pk,
+                text=body.validated_data["text"],
+            )
+        except DeskError as exc:
+            field = OUTBOUND_ERROR_FIELDS.get(exc.code, api_settings.NON_FIELD_ERRORS_KEY)
+            raise exceptions.ValidationError({field: [str(exc)]}) from exc
+        interaction = base_queryset().get(pk=interaction.pk)
+        return Response(s.InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)

@@ -25,4 +25,9 @@ from agentdesk.services.offers import (  # noqa: F401
     offer_timed_out,
     reject_offer,
 )
-from agentdesk.services.outbound import outbound_services, search_customers, start_outbound_chat  # noqa: F401
+from agentdesk.services.outbound import (  # noqa: F401
+    outbound_services,
+    search_customers,
+    start_outbound_chat,
+    window_refusal,
+)

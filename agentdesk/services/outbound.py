@@ -15,6 +15,7 @@ from agentdesk.services.common import record_event, settle
 from agentdesk.services.exceptions import DeskError
 from conversations.models import ChatEvent, Customer, Interaction
 from conversations.services import open_interaction
+from integrations.delivery import FACEBOOK_WINDOW, HUMAN_AGENT_WINDOW
 from integrations.errors import OutboundRefused
 from integrations.models import IntegrationAccount
 from integrations.outbound import queue_text
@@ -38,7 +39,7 @@ def outbound_services(agent: Agent) -> list[tuple[Service, list[IntegrationAccou
 
 def search_customers(*, account: IntegrationAccount, query: str, limit: int = 20):
     """Known customers of the account by name, username or platform id."""
-    found = Customer.objects.filter(account=account, unreachable_at__isnull=True)
+    found = Customer.objects.select_related("account").filter(account=account, unreachable_at__isnull=True)
     query = query.strip()
     if query:
         found = found.filter(
@@ -49,6 +50,24 @@ def search_customers(*, account: IntegrationAccount, query: str, limit: int = 20
             | Q(external_id=query)
         )
     return found.order_by("-last_inbound_at", "pk")[:limit]
+
+
+def window_refusal(*, customer: Customer, now) -> str:
+    """Why Facebook would refuse an agent's first message to `customer` now, or "".
+
+    Said before the chat opens, so the agent sees it in the form rather than as a failed message."""
+    account = customer.account
+    last = customer.last_inbound_at
+    if account.messenger != "facebook" or last is None or now - last <= FACEBOOK_WINDOW:
+        return ""
+    if not account.allow_human_agent_tag:
+        return (
+            "Facebook allows writing only within 24 hours of the customer's last message, "
+            "and this page has no Human Agent permission."
+        )
+    if now - last > HUMAN_AGENT_WINDOW:
+        return "The customer's last message is older than the 7 days Facebook's Human Agent tag allows."
+    return ""
 
 
 @transaction.atomic
@@ -64,9 +83,18 @@ def start_outbound_chat(*, agent_user, service_id: int, customer_id: int, text: 
     choices = {service.pk: accounts for service, accounts in outbound_services(agent)}
     if service_id not in choices:
         raise DeskError("That service has no outbound chat account you may use.", code="no_account")
-    customer = Customer.objects.filter(pk=customer_id, account__in=choices[service_id]).first()
+    customer = (
+        Customer.objects.select_related("account").filter(pk=customer_id, account__in=choices[service_id]).first()
+    )
     if customer is None:
         raise DeskError("Pick a customer who has written to this account before.", code="unknown_customer")
+    if customer.unreachable_at is not None:
+        raise DeskError(
+            "This customer cannot be reached on this messenger (blocked the bot or left).", code="unreachable"
+        )
+    refusal = window_refusal(customer=customer, now=timezone.now())
+    if refusal:
+        raise DeskError(refusal, code="outside_window")
     if routing.holding_counts([agent.pk]).get(agent.pk, 0) >= agent.capacity:
         raise DeskError("You have no free chat slot.", code="no_capacity")
     if Interaction.objects.filter(customer=customer, status=Interaction.Status.OPEN).exists():

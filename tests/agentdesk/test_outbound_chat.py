@@ -4,14 +4,18 @@ scenario, and the customer's answer lands in the same interaction."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.test import Client
+from django.utils import timezone
 
 from agentdesk.models import Agent, ChatAssignment
-from conversations.models import ChatEvent, Interaction, Message
+from conversations.models import ChatEvent, Customer, Interaction, Message
 from scenarios.models import ChatSettings, ScenarioRun, ServiceTeam, Team
 from scenarios.services import assign_account
 from simulator.models import SimMessage
 from simulator.services import customer_says, get_customer, register_webhook
+from tests import factories
 from tests.outbound.conftest import link_account, wait_until
 
 
@@ -65,3 +69,29 @@ def test_an_agent_starts_a_chat_to_a_known_telegram_customer_and_gets_the_answer
     # A second start to the same customer is refused while the chat is open.
     again = client.post("/agent/outbound/start/", {"service": service.pk, "customer": found[0]["id"], "text": "x"})
     assert again.status_code == 400 and again.json()["code"] == "busy_customer"
+
+
+def test_facebook_customers_outside_the_window_are_marked_and_refused(desk):
+    page = desk.account("facebook")
+    service = desk.service("Sales")
+    assign_account(account=page, service=service)
+    team = Team.objects.create(name="Sales team")
+    ServiceTeam.objects.create(service=service, team=team, level=50)
+    agent = desk.agent("olga", team=team)
+    recent = factories.customer(page, external_id="psid-1", first_name="Ann")
+    silent = factories.customer(page, external_id="psid-2", first_name="Eve")
+    Customer.objects.filter(pk=recent.pk).update(last_inbound_at=timezone.now() - dt.timedelta(hours=2))
+    Customer.objects.filter(pk=silent.pk).update(last_inbound_at=timezone.now() - dt.timedelta(days=2))
+    client = Client()
+    client.force_login(agent.user)
+
+    found = client.get("/agent/outbound/customers/", {"account": page.pk}).json()["customers"]
+    refusals = {c["name"]: c["refusal"] for c in found}
+    assert refusals["Ann"] == "" and "24 hours" in refusals["Eve"]
+    refused = client.post("/agent/outbound/start/", {"service": service.pk, "customer": silent.pk, "text": "Hi"})
+    assert refused.status_code == 400 and refused.json()["code"] == "outside_window"
+
+    page.allow_human_agent_tag = True  # the Human Agent tag: up to 7 days
+    page.save(update_fields=["allow_human_agent_tag"])
+    started = client.post("/agent/outbound/start/", {"service": service.pk, "customer": silent.pk, "text": "Hi"})
+    assert started.status_code == 201, started.content

@@ -4,6 +4,7 @@
 import { DeskSocket } from "./desk-socket.js";
 import { mountAttachments } from "./attachments.js";
 import { mountHistory } from "./history-view.js";
+import { mountNewChat } from "./new-chat.js";
 import { dateTimeOf, el, renderTranscriptItems } from "./transcript.js";
 
 const config = JSON.parse(document.getElementById("desk-config").textContent);
@@ -163,6 +164,16 @@ function applySnapshot(snap) {
   }
   if (snap.agent.state === "logged_out") loggedOut();
   renderAll();
+  openStartedChat();
+}
+
+// A chat the agent started from "New chat": selected once a snapshot carries it.
+function openStartedChat(id = desk.opening) {
+  desk.opening = id;
+  if (!id || !chatById(id)) return;
+  desk.opening = null;
+  selectChat(id);
+  $("composer").focus();
 }
 
 function addMessage(message) {
@@ -780,6 +791,13 @@ const pastView = mountHistory({
   onClose: () => {
     for (const id of ["transcript", "composer-box", "wrapup", "chat-header", "no-chat"]) $(id).classList.remove("covered");
   },
+});
+
+mountNewChat({
+  optionsUrl: config.outboundUrl,
+  button: $("new-chat"),
+  dialog: $("new-chat-dialog"),
+  onStarted: openStartedChat,
 });
 
 desk.socket = new DeskSocket({
