@@ -107,7 +107,7 @@ def _claim(delivery_id) -> WebhookDelivery | None:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("subscription")
             .filter(pk=delivery_id, status__in=[Status.PENDING, Status.RETRYING])
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))

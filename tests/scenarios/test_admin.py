@@ -124,6 +124,7 @@ def test_save_as_copies_the_scenario_with_its_blocks(admin_client, mobile_chat):
 def entry_form(name, scenario, accounts, prefix="account_assignments"):
     data = {"name": name, "enabled": "on", "scenario": str(scenario.pk), "error_message": "Sorry", "_save": "Save"}
     data.update(management(prefix, len(accounts)))
+    data.update(management("chat_settings", 0))  # the entry's chat settings inline, left empty
     for i, account in enumerate(accounts):
         data[f"{prefix}-{i}-account"] = str(account.pk)
     return data
