@@ -82,7 +82,7 @@ def _claim(delivery_id: int) -> SimDelivery | None:
     now = timezone.now()
     with transaction.atomic():
         delivery = (
-            SimDelivery.objects.select_for_update(skip_locked=True)
+            SimDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("account")
             .filter(id=delivery_id, status=SimDelivery.Status.PENDING, next_attempt_at__lte=now)
             .first()
