@@ -346,6 +346,8 @@ LOGGING = {
         # urllib3 logs request lines, and a Telegram URL carries the bot token.
         "urllib3": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # In-process (eager) tasks, the embedded beat's sweepers among them, would log every run.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
 
