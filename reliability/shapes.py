@@ -127,6 +127,7 @@ def production(
     redis_url: str,
     workers: int = 2,
     concurrency: int = 2,
+    extra_env: dict[str, str] | None = None,
 ):
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -140,6 +141,7 @@ def production(
         CELERY_TASK_ALWAYS_EAGER="false",
         EMBEDDED_BEAT="false",
         DEBUG="false",
+        **(extra_env or {}),
     )
     shape = Shape("production (PostgreSQL, Redis, workers, beat)", url, env, workdir, port)
     try:
