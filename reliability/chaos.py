@@ -218,6 +218,7 @@ def main() -> int:
                     platforms=PLATFORMS,
                     round_timeout=DRAIN,
                     think=(1.0, 3.0),
+                    tag=name[:2],  # new people per fault: a chat one fault broke shows there only
                 )
                 asyncio.run(load.drive(crowd, seconds=SECONDS, drain=DRAIN, during=fault))
                 time.sleep(3)

@@ -407,6 +407,7 @@ def make_load(
     rounds: int | None = None,
     round_timeout: float = 60,
     think: tuple[float, float] = (1.5, 3.0),
+    tag: str = "",
 ) -> Load:
     prefix = f"L{os.getpid()}x{random.randrange(10**6)}:"
     accounts = sim_accounts(base_url, platforms)
@@ -414,7 +415,7 @@ def make_load(
         Customer(
             base_url,
             accounts[platforms[n % len(platforms)]],
-            f"c{n + 1}{platforms[n % len(platforms)][:2]}",
+            f"c{n + 1}{platforms[n % len(platforms)][:2]}{tag}",
             prefix,
             rounds=rounds,
             round_timeout=round_timeout,
