@@ -10,8 +10,8 @@
   an action without an answer when the socket drops is sent again, with the same request_id,
   after the reconnect (as the desktop does); the agent then resyncs.
 
-Every customer text is `<prefix><customer>-<round>[.<try>]` and its reply
-`<reply prefix><same token>`, so the simulator's chat shows exactly what was delivered, and
+Every customer text is `<run prefix><customer>-<round>[.<try>]` and its reply
+`re:<that text>`, so the simulator's chat shows exactly what was delivered, and
 how often. `count()` puts that together with the product's own rows (`reliability.dbtool`).
 """
 
@@ -309,7 +309,7 @@ class DeskAgent:
             return  # not (or no longer) ours to answer; the next snapshot tells
         self.replied.add(message["id"])
         await self.send("read", interaction_id=iid, message_id=message["id"])
-        await self.send("send", interaction_id=iid, text=REPLY + text[len(self.prefix) :])
+        await self.send("send", interaction_id=iid, text=REPLY + text)
         await self._once("end_chat", iid)
 
 
@@ -339,7 +339,7 @@ class Customer:
             if token is None:
                 continue
             started = time.monotonic()
-            want = REPLY + token
+            want = REPLY + self.prefix + token
             deadline = min(started + self.round_timeout, hard_deadline)
             while True:
                 try:
@@ -474,8 +474,8 @@ def simulator_view(load: Load) -> tuple[list[str], Counter]:
                 after = max(after, row["id"])
                 if row["direction"] == "in" and row["text"].startswith(load.prefix):
                     sent.append(row["text"][len(load.prefix) :])
-                elif row["direction"] == "out" and row["text"].startswith(REPLY):
-                    replies[row["text"][len(REPLY) :]] += 1
+                elif row["direction"] == "out" and row["text"].startswith(REPLY + load.prefix):
+                    replies[row["text"][len(REPLY + load.prefix) :]] += 1
     return sent, replies
 
 
@@ -486,7 +486,7 @@ def count(load: Load, tally: dict) -> dict:
     answered, an outbound message still queued/sending, a chat event never dispatched."""
     sent, replies = simulator_view(load)
     stored = {t[len(load.prefix) :] for t in tally["stored_texts"]}
-    acked = {t[len(REPLY) :] for a in load.agents for t in a.replies_acked}
+    acked = {t[len(REPLY + load.prefix) :] for a in load.agents for t in a.replies_acked}
     not_stored = [t for t in sent if t not in stored]
     unanswered = [t for t in sent if t in stored and t not in replies]
     acked_missing = [t for t in acked if t not in replies]
