@@ -325,6 +325,7 @@ class Customer:
     rounds: int | None = None  # None: until stopped
     round_timeout: float = 60
     think: tuple[float, float] = (1.5, 3.0)
+    poll: float = 0.7  # seconds between looks at the chat, as the chat page polls
     sent_ok: list = field(default_factory=list)  # tokens the simulator answered 201 for
     send_errors: int = 0
     answered: dict = field(default_factory=dict)  # token -> seconds to the reply
@@ -355,7 +356,7 @@ class Customer:
                 if time.monotonic() > deadline:
                     self.unanswered.append(token)
                     break
-                await asyncio.sleep(0.7)
+                await asyncio.sleep(self.poll)
             await asyncio.sleep(random.uniform(*self.think))
 
     async def _send(self, round_no: int, hard_deadline: float) -> str | None:
@@ -408,6 +409,7 @@ def make_load(
     round_timeout: float = 60,
     think: tuple[float, float] = (1.5, 3.0),
     tag: str = "",
+    poll: float = 0.7,
 ) -> Load:
     prefix = f"L{os.getpid()}x{random.randrange(10**6)}:"
     accounts = sim_accounts(base_url, platforms)
@@ -420,6 +422,7 @@ def make_load(
             rounds=rounds,
             round_timeout=round_timeout,
             think=think,
+            poll=poll,
         )
         for n in range(customers)
     ]

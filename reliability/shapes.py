@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,8 +102,11 @@ def own_database(host: str = "127.0.0.1", port: int = 5432, user: str = "postgre
     try:
         yield f"postgres://{user}@{host}:{port}/{name}"
     finally:
-        with _pg_admin(admin) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if os.environ.get("SOAK_KEEP_DB") == "1":
+            sys.stdout.write(f"SOAK_KEEP_DB=1: database {name} kept on {host}:{port}; drop it when done\n")
+        else:
+            with _pg_admin(admin) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def clear_redis_keys(redis_url: str, prefix: str) -> None:

@@ -30,6 +30,7 @@ def run_rounds(url: str, env: dict[str, str]) -> tuple[dict, load.Load]:
         rounds=ROUNDS,
         round_timeout=20,
         think=(0.2, 0.6),
+        poll=0.3,
     )
     asyncio.run(load.drive(crowd, seconds=40, drain=10))
     return load.count(crowd, load.db_tally(env, crowd.prefix)), crowd
