@@ -213,6 +213,7 @@ def main() -> int:
                 fault, in_flight = FAULT_FUNCS[name](shape, redis_server, pg)
                 crowd = load.make_load(
                     shape.url,
+                    platform_url=shape.platform_url,
                     customers=CUSTOMERS,
                     agents=AGENTS,
                     platforms=PLATFORMS,

@@ -1,6 +1,7 @@
 """The database side of the load runs, run as a child process on the run's own DATABASE_URL.
 
     python -m reliability.dbtool agents N PASSWORD   # agent1..agentN in team Support, that password
+    python -m reliability.dbtool api-base OLD NEW     # simulated accounts call the fake APIs at NEW
     python -m reliability.dbtool tally PREFIX         # JSON counts of the chats whose texts start PREFIX
 
 The load driver itself never imports Django: one driver process runs several shapes, each on
@@ -37,6 +38,15 @@ def agents(count: int, password: str) -> None:
         Agent.objects.get_or_create(user=user, defaults={"team": team})
 
 
+def api_base(old: str, new: str) -> None:
+    """Simulated accounts call the fake platform APIs at `new` instead of `old`."""
+    from integrations.models import IntegrationAccount
+
+    for account in IntegrationAccount.objects.filter(api_base_url__startswith=old):
+        account.api_base_url = new + account.api_base_url[len(old) :]
+        account.save(update_fields=["api_base_url"])
+
+
 def tally(prefix: str) -> dict:
     """What the product holds of the run's chats (customer texts start with `prefix`)."""
     from django.utils import timezone
@@ -52,7 +62,12 @@ def tally(prefix: str) -> dict:
     assignments = ChatAssignment.objects.filter(interaction_id__in=ids)
     unsent = out.filter(status__in=[Message.Status.QUEUED, Message.Status.SENDING])
     now = timezone.now()
+    # Chats the scenario closed telling the customer no agent could take them (queue timeout).
+    turned_away = ChatEvent.objects.filter(interaction_id__in=ids, kind=ChatEvent.Kind.NO_AGENTS).values(
+        "interaction_id"
+    )
     return {
+        "turned_away_texts": sorted(set(inbound.filter(interaction_id__in=turned_away).values_list("text", flat=True))),
         "stored_texts": sorted(set(inbound.values_list("text", flat=True))),
         "stored_rows": inbound.count(),
         "interactions": len(ids),
@@ -74,6 +89,9 @@ def main(argv: list[str]) -> int:
     _setup()
     if argv[:1] == ["agents"]:
         agents(int(argv[1]), argv[2])
+        return 0
+    if argv[:1] == ["api-base"]:
+        api_base(argv[1], argv[2])
         return 0
     if argv[:1] == ["tally"]:
         sys.stdout.write(json.dumps(tally(argv[1])) + "\n")

@@ -174,6 +174,7 @@ class DeskAgent:
     replies_sent: set = field(default_factory=set)
     errors: Counter = field(default_factory=Counter)
     resent: int = 0
+    found_not_ready: int = 0  # times the desk showed Not Ready (a missed offer) and we went Ready again
 
     def __post_init__(self):
         self.ws = None
@@ -182,6 +183,7 @@ class DeskAgent:
         self.replied: set[int] = set()  # inbound message ids answered
         self.asked: dict[tuple, str] = {}  # (action, interaction) -> request id, asked once
         self.unanswered: dict[str, dict] = {}  # request id -> frame, until ack/error
+        self._ready_asked = 0.0
 
     def login(self) -> None:
         session = requests.Session()
@@ -280,6 +282,12 @@ class DeskAgent:
 
     async def on_snapshot(self, snap: dict) -> None:
         self.chats = {c["interaction_id"]: c for c in snap["chats"]}
+        state = snap["agent"]["state"]
+        if state == "not_ready" and time.monotonic() - self._ready_asked > 2:
+            # "Missed chat": the person notices and goes Ready again.
+            self.found_not_ready += 1
+            self._ready_asked = time.monotonic()
+            await self.send("set_state", state="ready")
         missing = False
         for iid, chat in self.chats.items():
             if chat["status"] == "offered":
@@ -402,6 +410,7 @@ class Load:
 def make_load(
     base_url: str,
     *,
+    platform_url: str | None = None,
     customers: int,
     agents: int,
     platforms: list[str],
@@ -412,10 +421,11 @@ def make_load(
     poll: float = 0.7,
 ) -> Load:
     prefix = f"L{os.getpid()}x{random.randrange(10**6)}:"
-    accounts = sim_accounts(base_url, platforms)
+    platform_url = platform_url or base_url
+    accounts = sim_accounts(platform_url, platforms)
     people = [
         Customer(
-            base_url,
+            platform_url,
             accounts[platforms[n % len(platforms)]],
             f"c{n + 1}{platforms[n % len(platforms)][:2]}{tag}",
             prefix,
@@ -427,7 +437,7 @@ def make_load(
         for n in range(customers)
     ]
     desk = [DeskAgent(base_url, f"agent{n + 1}", prefix) for n in range(agents)]
-    return Load(base_url, prefix, people, desk)
+    return Load(platform_url, prefix, people, desk)
 
 
 async def drive(load: Load, *, seconds: float, drain: float, during=None) -> None:
@@ -491,7 +501,8 @@ def count(load: Load, tally: dict) -> dict:
     stored = {t[len(load.prefix) :] for t in tally["stored_texts"]}
     acked = {t[len(REPLY + load.prefix) :] for a in load.agents for t in a.replies_acked}
     not_stored = [t for t in sent if t not in stored]
-    unanswered = [t for t in sent if t in stored and t not in replies]
+    turned_away = {t[len(load.prefix) :] for t in tally["turned_away_texts"]}
+    unanswered = [t for t in sent if t in stored and t not in replies and t not in turned_away]
     acked_missing = [t for t in acked if t not in replies]
     lost_replies = max(0, len(acked_missing) - tally["outbound_unsent"])
     duplicated = sum(n - 1 for n in replies.values()) + (tally["stored_rows"] - len(tally["stored_texts"]))
@@ -503,6 +514,7 @@ def count(load: Load, tally: dict) -> dict:
         "offered": tally["offered"],
         "accepted": tally["accepted"],
         "replies delivered": len(replies),
+        "turned away": len([t for t in sent if t in turned_away and t not in replies]),
         "duplicated": duplicated,
         "lost": len(not_stored) + lost_replies,
         "stuck": len(unanswered) + tally["outbound_unsent"] + tally["events_undispatched"],
@@ -513,6 +525,7 @@ def count(load: Load, tally: dict) -> dict:
         "_agent_errors": dict(sum((a.errors for a in load.agents), Counter())),
         "_reconnects": sum(max(0, a.connects - 1) for a in load.agents),
         "_resent": sum(a.resent for a in load.agents),
+        "_missed_offers": sum(a.found_not_ready for a in load.agents),
         "_latency_p50": _pct([s for c in load.customers for s in c.answered.values()], 50),
         "_latency_p95": _pct([s for c in load.customers for s in c.answered.values()], 95),
         "_outbound_failed": tally["outbound_failed"],
@@ -535,6 +548,7 @@ COLUMNS = [
     "offered",
     "accepted",
     "replies delivered",
+    "turned away",
     "duplicated",
     "lost",
     "stuck",

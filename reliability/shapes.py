@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from reliability.load import Proc, celery, daphne, free_port, prepare, wait_healthy
+from reliability.load import Proc, celery, daphne, free_port, prepare, run_dbtool, wait_healthy
 
 _CLEARED = ("REDIS_URL", "DATABASE_URL", "TEST_DATABASE_NAME", "CELERY_TASK_ALWAYS_EAGER", "EMBEDDED_BEAT")
 
@@ -49,9 +49,11 @@ class Shape:
     daphne: Proc | None = None
     workers: list[Proc] = field(default_factory=list)
     beat: Proc | None = None
+    platform: Proc | None = None  # the simulator in a Daphne of its own (production shape)
+    platform_url: str = ""
 
     def procs(self) -> list[Proc]:
-        return [p for p in [self.daphne, *self.workers, self.beat] if p is not None]
+        return [p for p in [self.daphne, *self.workers, self.beat, self.platform] if p is not None]
 
     def start_daphne(self) -> None:
         self.daphne = daphne(self.env, self.port, self.workdir / "daphne.log")
@@ -77,7 +79,7 @@ def embedded(workdir: Path, *, agents: int):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = base_env(url, DATABASE_URL=f"sqlite:///{workdir / 'embedded.sqlite3'}", DEBUG="true")
-    shape = Shape("embedded (SQLite, eager, in-process beat)", url, env, workdir, port)
+    shape = Shape("embedded (SQLite, eager, in-process beat)", url, env, workdir, port, platform_url=url)
     try:
         prepare(env, agents=agents)
         shape.start_daphne()
@@ -148,8 +150,15 @@ def production(
         **(extra_env or {}),
     )
     shape = Shape("production (PostgreSQL, Redis, workers, beat)", url, env, workdir, port)
+    platform_port = free_port()
+    shape.platform_url = f"http://127.0.0.1:{platform_port}"
     try:
         prepare(env, agents=agents)
+        # The platforms are another party: the simulator runs in a Daphne of its own, so a
+        # fault of the product's Daphne is not a fault of the platforms (which keep retrying).
+        run_dbtool(env, "api-base", url, shape.platform_url)
+        shape.platform = daphne(env, platform_port, workdir / "platform.log", name="platform")
+        wait_healthy(shape.platform_url, shape.platform)
         for n in range(workers):
             shape.workers.append(
                 celery(

@@ -35,7 +35,13 @@ WORKDIR = Path(os.environ.get("SOAK_DIR", load.ROOT / "var" / "soak" / str(os.ge
 
 def soak(shape: shapes.Shape) -> dict:
     crowd = load.make_load(
-        shape.url, customers=CUSTOMERS, agents=AGENTS, platforms=PLATFORMS, round_timeout=DRAIN, think=(2.0, 6.0)
+        shape.url,
+        platform_url=shape.platform_url,
+        customers=CUSTOMERS,
+        agents=AGENTS,
+        platforms=PLATFORMS,
+        round_timeout=DRAIN,
+        think=(2.0, 6.0),
     )
     started = time.monotonic()
     asyncio.run(load.drive(crowd, seconds=SECONDS, drain=DRAIN))
