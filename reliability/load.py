@@ -184,6 +184,7 @@ class DeskAgent:
         self.asked: dict[tuple, str] = {}  # (action, interaction) -> request id, asked once
         self.unanswered: dict[str, dict] = {}  # request id -> frame, until ack/error
         self._ready_asked = 0.0
+        self._was_ready = False
 
     def login(self) -> None:
         session = requests.Session()
@@ -283,7 +284,8 @@ class DeskAgent:
     async def on_snapshot(self, snap: dict) -> None:
         self.chats = {c["interaction_id"]: c for c in snap["chats"]}
         state = snap["agent"]["state"]
-        if state == "not_ready" and time.monotonic() - self._ready_asked > 2:
+        self._was_ready = self._was_ready or state in ("ready", "busy", "acw")
+        if state == "not_ready" and self._was_ready and time.monotonic() - self._ready_asked > 2:
             # "Missed chat": the person notices and goes Ready again.
             self.found_not_ready += 1
             self._ready_asked = time.monotonic()
