@@ -217,8 +217,9 @@ class DeskAgent:
                 await self.ws.send(json.dumps(frame))
         return request_id
 
-    async def _once(self, action: str, interaction_id: int, **fields) -> None:
-        key = (action, interaction_id)
+    async def _once(self, action: str, interaction_id: int, key_id: int | None = None, **fields) -> None:
+        """Ask once per chat, or per assignment (`key_id`): a chat offered again is accepted again."""
+        key = (action, interaction_id if key_id is None else key_id)
         if key not in self.asked:
             self.asked[key] = await self.send(action, interaction_id=interaction_id, **fields)
 
@@ -294,7 +295,7 @@ class DeskAgent:
         for iid, chat in self.chats.items():
             if chat["status"] == "offered":
                 self.offers_seen.add(iid)
-                await self._once("accept", iid)
+                await self._once("accept", iid, key_id=chat["assignment_id"])
             elif chat["status"] in ("active", "wrap_up") and iid not in self.last_ids:
                 self.last_ids[iid] = 0
                 missing = True
@@ -302,7 +303,9 @@ class DeskAgent:
                 self.accepted.add(iid)
             if chat["status"] == "wrap_up":
                 disposition = chat["dispositions"][0]["id"] if chat.get("dispositions") else None
-                await self._once("wrap_up", iid, disposition_id=disposition, notes="", finish=True)
+                await self._once(
+                    "wrap_up", iid, key_id=chat["assignment_id"], disposition_id=disposition, notes="", finish=True
+                )
         for iid in [i for i in self.last_ids if i not in self.chats]:
             del self.last_ids[iid]
         if missing:
@@ -320,7 +323,7 @@ class DeskAgent:
         self.replied.add(message["id"])
         await self.send("read", interaction_id=iid, message_id=message["id"])
         await self.send("send", interaction_id=iid, text=REPLY + text)
-        await self._once("end_chat", iid)
+        await self._once("end_chat", iid, key_id=self.chats[iid]["assignment_id"])
 
 
 # --- Customers --------------------------------------------------------------------------
