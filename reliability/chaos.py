@@ -225,6 +225,7 @@ def main() -> int:
                 time.sleep(3)
                 figures = load.count(crowd, load.db_tally(shape.env, crowd.prefix))
                 figures["in flight"] = in_flight + sum(a.resent for a in crowd.agents)
+                load.explain(shape.env, crowd, figures, WORKDIR / f"explain-{name}.txt")
                 rows.append((LABELS[name], figures))
                 load.say(load.table([(LABELS[name], figures)], COLUMNS))
                 load.say(load.details(figures))

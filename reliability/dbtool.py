@@ -2,6 +2,7 @@
 
     python -m reliability.dbtool agents N PASSWORD   # agent1..agentN in team Support, that password
     python -m reliability.dbtool api-base OLD NEW     # simulated accounts call the fake APIs at NEW
+    python -m reliability.dbtool explain TEXT...     # the story of the chats holding these texts
     python -m reliability.dbtool tally PREFIX         # JSON counts of the chats whose texts start PREFIX
 
 The load driver itself never imports Django: one driver process runs several shapes, each on
@@ -85,8 +86,42 @@ def tally(prefix: str) -> dict:
     }
 
 
+def explain(texts: list[str]) -> str:
+    """The story of the chats holding these customer texts: messages, events, assignments."""
+    from agentdesk.models import ChatAssignment
+    from conversations.models import ChatEvent, Interaction, Message
+
+    lines = []
+    for interaction in Interaction.objects.filter(messages__text__in=texts).distinct().order_by("pk"):
+        lines.append(f"interaction {interaction.pk} {interaction.status} {interaction.closed_reason}")
+        rows = [
+            (m.created_at, f"message {m.pk} {m.direction} {m.sender} {m.status} {m.text[:60]!r}")
+            for m in Message.objects.filter(interaction=interaction)
+        ]
+        rows += [
+            (
+                e.created_at,
+                f"event {e.pk} {e.kind} dispatched={e.dispatched_at} attempts={e.attempts} {e.last_error[:80]}",
+            )
+            for e in ChatEvent.objects.filter(interaction=interaction)
+        ]
+        rows += [
+            (
+                a.reserved_at,
+                f"assignment {a.pk} agent={a.agent_id} {a.status} offered={a.offered_at} "
+                f"accepted={a.accepted_at} ended={a.ended_at} {a.end_cause}",
+            )
+            for a in ChatAssignment.objects.filter(interaction=interaction)
+        ]
+        lines += [f"  {at:%H:%M:%S.%f} {text}" for at, text in sorted(rows, key=lambda r: r[0])]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     _setup()
+    if argv[:1] == ["explain"]:
+        sys.stdout.write(explain(argv[1:]) + "\n")
+        return 0
     if argv[:1] == ["agents"]:
         agents(int(argv[1]), argv[2])
         return 0

@@ -538,6 +538,15 @@ def count(load: Load, tally: dict) -> dict:
     }
 
 
+def explain(env: dict[str, str], load: Load, figures: dict, path: Path) -> None:
+    """Write the story of the first unanswered or unstored texts to `path` (a failed run's clue)."""
+    tokens = (figures["_unanswered"] + figures["_not_stored"])[:5]
+    if tokens:
+        story = run_dbtool(env, "explain", *[load.prefix + t for t in tokens])
+        path.write_text(story)
+        say(f"  the chats of {', '.join(tokens)}: {path}")
+
+
 def _pct(values: list[float], p: int) -> float:
     if not values:
         return 0.0

@@ -49,6 +49,7 @@ def soak(shape: shapes.Shape) -> dict:
     time.sleep(5)
     figures = load.count(crowd, load.db_tally(shape.env, crowd.prefix))
     figures["_seconds"] = round(time.monotonic() - started)
+    load.explain(shape.env, crowd, figures, shape.workdir / "explain.txt")
     log = shape.logs()
     figures["_db_locked_log_lines"] = log.count("database is locked")
     figures["_tracebacks"] = log.count("Traceback")
