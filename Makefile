@@ -7,7 +7,7 @@ PORT ?= 8000
 
 export PORT
 
-.PHONY: run test lint format setup axe worker beat bench demo clean
+.PHONY: run test lint format setup axe worker beat bench demo clean soak chaos
 
 # axe-core (npm) for the browser tests' accessibility checks, in git-ignored var/axe.
 AXE_VERSION := 4.10.3
@@ -77,3 +77,10 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# Reliability (issue 12): load on both shapes, and faults on the production shape. Not in `make test`.
+soak: setup
+	$(PY) -m reliability.soak
+
+chaos: setup
+	$(PY) -m reliability.chaos

@@ -5,6 +5,7 @@ production, `contactcenter.embedded.start_beat` in the embedded server.
 """
 
 import os
+import threading
 
 from celery import Celery, Task
 
@@ -15,10 +16,18 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+_discovery_lock = threading.Lock()
+
+
 def registered_task(name: str) -> Task:
     """The task registered as `name`; LookupError when there is none."""
     if name not in app.tasks:
-        app.loader.import_default_modules()  # autodiscovery imports every app's tasks module
+        # Autodiscovery imports every app's tasks module. One thread at a time: a second
+        # thread would find the modules half-imported and the task missing (seen as a 500 on
+        # the first concurrent webhooks of a fresh web process under `make chaos`).
+        with _discovery_lock:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     try:
         return app.tasks[name]
     except KeyError:

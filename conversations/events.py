@@ -73,9 +73,26 @@ def record(*, interaction_id: int | None, kind: str, data: dict | None = None) -
 def dispatch(event_id: int) -> bool:
     """Hand one event to every listener; True when this call dispatched it.
 
-    A listener that raises leaves the event undispatched, with a later next attempt for the
-    sweeper, and the error is raised to the caller.
+    A chat's events reach the listeners in the order they were recorded: earlier events of
+    the same interaction still undispatched (their dispatch after commit was lost, say while
+    the broker restarted) go first. Otherwise a chat could be ended for the scenario before
+    its offer was accepted, and the run would never finish. A listener that raises leaves
+    the event undispatched, with a later next attempt for the sweeper, and the error is
+    raised to the caller (a later event of that chat then waits for the sweeper too).
     """
+    event = ChatEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+    if event is None:
+        return False
+    if event.interaction_id is not None:
+        earlier = ChatEvent.objects.filter(
+            interaction_id=event.interaction_id, pk__lt=event.pk, dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+        ).order_by("id")
+        for earlier_id in earlier.values_list("pk", flat=True):
+            _dispatch_one(earlier_id)
+    return _dispatch_one(event_id)
+
+
+def _dispatch_one(event_id: int) -> bool:
     event = ChatEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
     if event is None:
         return False
