@@ -11,6 +11,7 @@ id once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from channels.db import database_sync_to_async
@@ -95,6 +96,28 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "ack", "request_id": request_id, "action": action, "repeat": not applied})
 
     # --- Group hints --------------------------------------------------------------------
+
+    HINTS = frozenset({"desk.changed", "desk.notice", "message.changed", "note.added"})
+
+    async def dispatch(self, message):
+        """A hint whose handling fails (a database or Redis hiccup) must not close the socket
+        silently: log it, tell the desktop, and try the snapshot again a moment later."""
+        if message.get("type") not in self.HINTS:
+            return await super().dispatch(message)
+        try:
+            await super().dispatch(message)
+        except Exception:
+            logger.exception("desktop hint %s failed", message.get("type"), extra={"user": self.user.pk})
+            await self.send_json(
+                {"type": "error", "request_id": None, "error": "refresh_failed", "message": "Refreshing again…"}
+            )
+            asyncio.get_running_loop().call_later(2.0, lambda: asyncio.ensure_future(self._retry_snapshot()))
+
+    async def _retry_snapshot(self):
+        try:
+            await self.send_snapshot()
+        except Exception:  # the next hint or the desktop's resync on reconnect will catch up
+            logger.warning("desktop snapshot retry failed", exc_info=True)
 
     async def desk_changed(self, event):
         await self.send_snapshot()

@@ -160,3 +160,38 @@ def test_a_page_from_another_site_cannot_open_the_socket(desk_tx):
         assert not connected
 
     run_async(scenario)
+
+
+def test_a_hint_that_fails_answers_an_error_frame_keeps_the_socket_and_refreshes_later(desk_tx, monkeypatch):
+    from agentdesk import selectors
+    from conversations.realtime import agent_group
+
+    ann = desk_tx.agent("ann")
+    real = selectors.snapshot
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the snapshot of the hint below: the database went away
+            raise RuntimeError("connection pool timeout")
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "snapshot", flaky)
+    comm = communicator_for(ann.user)
+
+    async def scenario():
+        from channels.layers import get_channel_layer
+
+        connected, _ = await comm.connect()
+        assert connected
+        await receive_until(comm, lambda f: f["type"] == "snapshot")
+        await get_channel_layer().group_send(agent_group(ann.user.pk), {"type": "desk.changed"})
+        error = await receive_until(comm, lambda f: f["type"] == "error")
+        assert error["error"] == "refresh_failed"
+        again = await receive_until(comm, lambda f: f["type"] == "snapshot")  # retried a moment later
+        assert again["agent"]["username"] == "ann"
+        await comm.send_json_to({"action": "ping", "request_id": "p"})  # the socket is still open
+        await receive_until(comm, lambda f: f["type"] == "pong")
+        await comm.disconnect()
+
+    run_async(scenario)

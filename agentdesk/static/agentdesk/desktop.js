@@ -117,7 +117,8 @@ function onFrame(frame) {
       notice(frame.text);
       break;
     case "error":
-      notice(`${ACTION_LABELS[frame.action] || "That"} did not work: ${frame.message || frame.error}`, true);
+      if (frame.error === "refresh_failed") notice("The desktop could not refresh; trying again…", true);
+      else notice(`${ACTION_LABELS[frame.action] || "That"} did not work: ${frame.message || frame.error}`, true);
       break;
     default:
       break;
