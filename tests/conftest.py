@@ -90,8 +90,9 @@ def server_environment(**overrides: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("TEST_DATABASE_NAME", None)
-    # The child runs as the product does: an eager (embedded) server runs its own beat.
-    env.pop("EMBEDDED_BEAT", None)
+    # Like this process, a child runs no embedded beat unless the test asks for one
+    # (`@pytest.mark.embedded_beat`): sweepers racing the test's own calls make results vary.
+    env["EMBEDDED_BEAT"] = "false"
     # This xdist worker's own Redis db and channel prefix, as values (settings.py derives them).
     env.pop("PYTEST_XDIST_WORKER", None)
     if settings.REDIS_URL:
@@ -117,10 +118,11 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_daphne(transactional_db, tmp_path):
+def live_daphne(transactional_db, tmp_path, request):
     """The product served by a real Daphne process on the test database (HTTP + WebSocket).
 
-    Data the test writes must be committed to be seen (hence transactional_db).
+    Data the test writes must be committed to be seen (hence transactional_db). With
+    `@pytest.mark.embedded_beat` the server runs the beat schedule itself, as `make run` does.
     """
     import subprocess
     import sys
@@ -131,6 +133,8 @@ def live_daphne(transactional_db, tmp_path):
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "daphne.log"
     env = server_environment(PUBLIC_BASE_URL=url, ALLOWED_HOSTS="127.0.0.1,localhost")
+    if request.node.get_closest_marker("embedded_beat"):
+        env["EMBEDDED_BEAT"] = "true"
 
     def start():
         with open(log_path, "ab") as log:

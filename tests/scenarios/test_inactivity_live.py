@@ -65,6 +65,7 @@ def assert_closed_once(sim, interaction, agent):
     assert texts(sim)[-2:] == [WARNING, CLOSING]
 
 
+@pytest.mark.embedded_beat
 def test_embedded_a_silent_customer_is_warned_then_closed_across_a_server_restart(live_daphne, mobile_chat):
     account, sim, agent = arrange(live_daphne, mobile_chat)
     interaction = customer_writes_and_agent_accepts(account, sim, agent)
@@ -92,6 +93,7 @@ def test_worker_a_silent_customer_is_warned_then_closed_across_a_worker_restart(
     assert_closed_once(sim, interaction, agent)
 
 
+@pytest.mark.embedded_beat
 def test_a_customer_message_moves_the_deadline(live_daphne, mobile_chat):
     account, sim, agent = arrange(live_daphne, mobile_chat)
     interaction = customer_writes_and_agent_accepts(account, sim, agent)
