@@ -301,3 +301,41 @@ def test_the_ack_in_autocommit_stores_each_event_once_and_wakes_the_processor(re
     assert woken == [False, False, False]  # after the statement, outside any transaction
     assert ingest.process_pending() == 2
     assert list(Message.objects.filter(account=account).order_by("id").values_list("text", flat=True)) == ["one", "two"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_customers_messages_are_processed_in_arrival_order_under_two_processors(require_postgres, monkeypatch):
+    """Two processors drain one inbox at once (SKIP LOCKED splits the rows): each customer's
+    messages are still stored in the order their events arrived."""
+    from django.db import connections
+
+    from integrations.providers.base import WebhookRequest
+    from integrations.providers.telegram import parse
+
+    account = webhook_account("telegram")
+    monkeypatch.setattr(ingest, "wake", lambda: None)  # nobody processes until both start
+    monkeypatch.setattr(ingest, "_spread", lambda: None)  # exactly the two processors below
+    for n in range(60):  # three customers, interleaved
+        customer = 100 + n % 3
+        body = json.loads(telegram_update(5000 + n, text=f"{customer}:{n:02d}"))
+        body["message"]["from"]["id"] = body["message"]["chat"]["id"] = customer
+        request = WebhookRequest(method="POST", body=json.dumps(body).encode(), headers={}, query={})
+        ingest.take_in(account=account, events=parse(account, request).events)
+
+    def drain():
+        try:
+            return ingest.process_pending(batch_size=7)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = sum(pool.map(lambda _: drain(), range(2)))
+    assert done + ingest.process_pending() == 60  # the second pass takes what a skip left
+    for customer in (100, 101, 102):
+        texts = list(
+            Message.objects.filter(customer__external_id=str(customer), direction="in")
+            .order_by("id")
+            .values_list("text", flat=True)
+        )
+        assert len(texts) == 20 and texts == sorted(texts), texts
+    assert not InboxEvent.objects.filter(processed_at__isnull=True).exists()
