@@ -10,12 +10,14 @@ The same driver runs `make soak` and `make chaos` (reliability/).
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 
 import pytest
+from django.apps import apps
 
 from reliability import load, shapes
-from tests.conftest import server_environment
+from scenarios.models import Scenario
+from tests.conftest import run_async, server_environment
 
 CUSTOMERS, AGENTS, ROUNDS = 3, 2, 5
 PLATFORMS = ["telegram", "facebook", "viber"]
@@ -32,7 +34,12 @@ def run_rounds(url: str, env: dict[str, str]) -> tuple[dict, load.Load]:
         think=(0.2, 0.6),
         poll=0.3,
     )
-    asyncio.run(load.drive(crowd, seconds=40, drain=10))
+
+    # On a thread of its own: Playwright's session loop may sit in this one (tests.conftest.run_async).
+    async def drive():
+        await load.drive(crowd, seconds=40, drain=10)
+
+    run_async(drive)
     return load.count(crowd, load.db_tally(env, crowd.prefix)), crowd
 
 
@@ -66,6 +73,9 @@ def test_sqlite_server_three_messengers_two_agents(tmp_path):
 @pytest.mark.postgres
 def test_postgres_server_three_messengers_two_agents(require_postgres, live_daphne):
     env = server_environment(PUBLIC_BASE_URL=live_daphne.url)
+    # The stock scenario as its data migration installs it (a transactional test flushed it).
+    if not Scenario.objects.filter(name="Mobile Chat").exists():
+        importlib.import_module("scenarios.migrations.0004_stock_mobile_chat_texts").install(apps, None)
     load.prepare(env, agents=AGENTS, migrate=False)
     figures, crowd = run_rounds(live_daphne.url, env)
     check(figures, crowd, live_daphne.log_path.read_text(errors="replace"))
