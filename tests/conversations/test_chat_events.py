@@ -202,7 +202,6 @@ def test_on_sqlite_too(db, tmp_path):
     env = dict(os.environ, CHAT_EVENTS_CHILD="1", TEST_DATABASE_NAME=str(tmp_path / "events.sqlite3"), CI="false")
     env.pop("DATABASE_URL", None)
     env.pop("PYTEST_XDIST_WORKER", None)
-    env["CI"] = "false"  # the PostgreSQL-only test skips there: this run is about SQLite
     result = subprocess.run(  # noqa: S603 - our own test module
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", __file__],
         env=env,

@@ -12,7 +12,11 @@ from tests.conftest import CI
 
 
 def _load_settings(**env_overrides):
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "PYTEST_XDIST_WORKER"}
+    }
     env.update(env_overrides)
     code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY[:4])"
     return subprocess.run(
@@ -57,7 +61,11 @@ def test_embedded_defaults_without_urls():
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_TASK_ALWAYS_EAGER", "PYTEST_XDIST_WORKER"}
+    }
     result = subprocess.run(
         [sys.executable, "-c", code],
         env={**env, "DEBUG": "true", "DJANGO_SETTINGS_MODULE": "contactcenter.settings"},
@@ -79,7 +87,7 @@ def test_production_shape_with_urls():
         "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
         "s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)"
     )
-    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_TASK_ALWAYS_EAGER"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_TASK_ALWAYS_EAGER", "PYTEST_XDIST_WORKER"}}
     env.update(
         DEBUG="true",
         DATABASE_URL="postgres://u@db.example:5432/cc",
