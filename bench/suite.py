@@ -409,8 +409,11 @@ def start_shape(key: str, *, ws: bool = True) -> None:
     if ws:
         daphne = PROCS.start("shape-daphne-ws", _daphne_ws())
         loadgen.wait_port(WS_PORT, daphne)
-    celery = [PY, "-m", "celery", "-A", "contactcenter", "worker", "-Q", "celery", "-P", "prefork", "-c", "2"]
-    PROCS.start("inbox-worker", [*celery, "--loglevel=WARNING", "-n", "inbox@%h"])
+    # The production shape's workers: one on the webhook inbox (its own queue, never behind
+    # scenario steps), one on everything else. Sends (-Q outbound) have their own phase.
+    celery = [PY, "-m", "celery", "-A", "contactcenter", "worker", "-P", "prefork", "--loglevel=WARNING"]
+    PROCS.start("inbox-worker", [*celery, "-Q", "inbox", "-c", "2", "-n", "inbox@%h"])
+    PROCS.start("chat-worker", [*celery, "-Q", "celery", "-c", "2", "-n", "chat@%h"])
     beat = [PY, "-m", "celery", "-A", "contactcenter", "beat", "--loglevel=WARNING"]
     PROCS.start("beat", [*beat, "-s", str(LOGS / "celerybeat-schedule")])
     wait_for_worker()
@@ -433,6 +436,33 @@ def wait_processed(account_ids: list, seconds: float = 60.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def quiesce(seconds: float = 120.0) -> float:
+    """Wait until the previous phase's work is done (inbox processed, chat events dispatched,
+    the task queues empty), so a phase measures its own load; returns the seconds waited."""
+    import redis
+
+    from conversations.models import ChatEvent
+    from integrations.models import InboxEvent
+
+    client = redis.Redis.from_url(REDIS_URL)
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        busy = (
+            InboxEvent.objects.filter(processed_at__isnull=True).exists()
+            or ChatEvent.objects.filter(dispatched_at__isnull=True, attempts__lt=3).exists()
+            or client.llen("celery")
+            or client.llen("inbox")
+        )
+        if not busy:
+            break
+        time.sleep(0.25)
+    client.close()
+    waited = time.monotonic() - started
+    if waited > 1:
+        say(f"   (waited {waited:.0f} s for the previous phase's work to finish)")
+    return waited
 
 
 def trim_backlog(keep: int) -> None:
@@ -467,6 +497,7 @@ def open_loop_runs(results: dict) -> None:
     from integrations.models import InboxEvent
 
     for rate in RATES:
+        quiesce()
         account = telegram_account(f"bench-open-{rate}")
         count = int(rate * SIZE["open_seconds"])
         unique = [update_body(3 * 10**8 + i, 600_000 + i % 1000, f"open {i}") for i in range(count - count // 10)]
@@ -587,6 +618,7 @@ async def socket_latency(account, agents, results: dict) -> None:
         await asyncio.sleep(1.0)  # the snapshots
         headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": account.webhook_secret}
         for rate in SOCKET_RATES:
+            await asyncio.to_thread(quiesce)
             count = int(rate * SIZE["socket_seconds"])
             texts = [f"sock {rate}-{i}" for i in range(count)]
             bodies = [

@@ -29,6 +29,11 @@ def task(name: str) -> Task:
     return registered_task(name)
 
 
+def eager() -> bool:
+    """Whether tasks run in-process (the embedded default: no broker, no worker)."""
+    return bool(app.conf.task_always_eager)
+
+
 def run(name: str, *args, delay: float = 0.0, off_thread: bool = False) -> None:
     """Run the task `name` with `args` in `delay` seconds (at once when 0). May raise.
 
@@ -62,3 +67,59 @@ def on_commit(name: str, *args, delay: float = 0.0) -> None:
             logger.exception("could not run %s%s; its sweeper will", name, args)
 
     transaction.on_commit(go)
+
+
+def on_commit_batched(name: str, item, *, chunk: int = 50) -> None:
+    """After the current transaction commits, run the task once per `chunk` items, each call
+    with a list of the items recorded in that transaction, in the order they were recorded.
+
+    One task for a transaction's many rows instead of one per row: the inbox processor
+    records a chat event per message, and a broker publish plus a task start per event cost
+    more than the event. A rolled-back savepoint takes its own callback (and items) with it;
+    an item recorded in a rolled-back savepoint under an older callback is still passed on,
+    so the task must expect items whose rows are gone (it finds nothing to do for them).
+    """
+    task(name)  # a wrong name fails now, inside the caller's transaction
+    connection = transaction.get_connection()
+    pending = _pending_batch(connection, name)
+    if pending is not None:
+        pending.append(item)
+        return
+    batch = _Batch(name, [item], chunk)
+    transaction.on_commit(batch)
+    if not connection.in_atomic_block:
+        return  # autocommit: on_commit ran it already
+
+
+class _Batch:
+    """The on-commit callback of one transaction's batch of items for one task."""
+
+    def __init__(self, name: str, items: list, chunk: int):
+        self.name, self.items, self.chunk = name, items, chunk
+        self.ran = False  # tests run callbacks of a transaction that never commits
+
+    def append(self, item) -> None:
+        self.items.append(item)
+
+    def __call__(self) -> None:
+        self.ran = True
+        for start in range(0, len(self.items), self.chunk):
+            part = self.items[start : start + self.chunk]
+            try:
+                run(self.name, part)
+            except Exception:
+                logger.exception("could not run %s for %s items; its sweeper will", self.name, len(part))
+
+
+def _pending_batch(connection, name: str) -> _Batch | None:
+    """The batch of this transaction for `name` that is still waiting for the commit.
+
+    Django keeps the callbacks of the open transaction in `connection.run_on_commit` and drops
+    those of a rolled-back savepoint from it, so a batch found there will run on commit.
+    """
+    if not connection.in_atomic_block:
+        return None
+    for _sids, func, _robust in connection.run_on_commit:
+        if isinstance(func, _Batch) and func.name == name and not func.ran:
+            return func
+    return None

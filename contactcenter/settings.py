@@ -355,10 +355,15 @@ LOGGING = {
 
 from kombu import Queue  # noqa: E402
 
-# Sends have their own queue so a dedicated worker can take them (`-Q outbound`); a worker
-# started without -Q consumes both. Late acknowledgement is set on the send task itself.
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbound"))
-CELERY_TASK_ROUTES = {"integrations.tasks.send_message": {"queue": "outbound"}}
+# Sends have their own queue so a dedicated worker can take them (`-Q outbound`), and so has
+# the webhook inbox processor (`-Q inbox`): the customer's message is never queued behind
+# scenario steps and sweeps. A worker started without -Q consumes all three. Late
+# acknowledgement is set on the send task itself.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("inbox"), Queue("outbound"))
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.send_message": {"queue": "outbound"},
+    "integrations.tasks.process_inbox": {"queue": "inbox"},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # An unacknowledged task comes back after this long (kombu's default, made explicit): no
 # countdown may come near it (SCHEDULER_MAX_COUNTDOWN); the sweeper covers lost tasks sooner.
@@ -390,6 +395,11 @@ EVENT_WEBHOOK_SENDING_TIMEOUT = env.float("EVENT_WEBHOOK_SENDING_TIMEOUT", defau
 SCHEDULER_MAX_COUNTDOWN = env.float(
     "SCHEDULER_MAX_COUNTDOWN", default=env.float("OUTBOUND_MAX_COUNTDOWN", default=60.0)
 )
+# A webhook process wakes the inbox processor at most once per this many seconds (the calls
+# in between share one trailing wake-up): integrations.wakeup. 0 = a wake-up per delivery.
+INBOX_WAKE_WINDOW = env.float("INBOX_WAKE_WINDOW", default=0.005)
+# Processed inbox rows (the dedupe keys of platform events) are deleted after this many days.
+INBOX_RETENTION_DAYS = env.float("INBOX_RETENTION_DAYS", default=7.0)
 CHAT_EVENT_SWEEP_INTERVAL = env.float("CHAT_EVENT_SWEEP_INTERVAL", default=2.0)
 # A chat event not dispatched this long after it was recorded is dispatched by the sweeper.
 CHAT_EVENT_GRACE = env.float("CHAT_EVENT_GRACE", default=5.0)
@@ -402,6 +412,7 @@ CELERY_BEAT_SCHEDULE = {
     "chat inactivity": {"task": "scenarios.tasks.sweep_inactivity", "schedule": 1.0},
     "agent desk deadlines": {"task": "agentdesk.tasks.sweep_deadlines", "schedule": 2.0},
     "event webhook sweep": {"task": "api.tasks.sweep_event_webhooks", "schedule": 15.0},
+    "webhook inbox retention": {"task": "integrations.tasks.prune_inbox", "schedule": 3600.0},
 }
 # Under the embedded default (eager tasks: no worker, no beat) the server process runs the
 # beat schedule itself (contactcenter.embedded.start_beat). Tests start it where they need it.

@@ -27,7 +27,7 @@ Kind = ChatEvent.Kind
 Listener = Callable[[ChatEvent], None]
 # The kinds a listener wants: a fixed set, or a function asked at each record (cheap: cache it).
 Wanted = frozenset[str] | Callable[[], frozenset[str]]
-DISPATCH_TASK = "conversations.tasks.dispatch_chat_event"
+DISPATCH_TASK = "conversations.tasks.dispatch_chat_events"
 # After this many failed dispatches an event is left for a person to look at (admin).
 MAX_ATTEMPTS = 10
 BACKOFF_CAP = dt.timedelta(minutes=5)
@@ -66,7 +66,7 @@ def record(*, interaction_id: int | None, kind: str, data: dict | None = None) -
     event = ChatEvent.objects.create(
         interaction_id=interaction_id, kind=kind, data=data or {}, next_attempt_at=timezone.now() + grace()
     )
-    scheduling.on_commit(DISPATCH_TASK, event.pk)
+    scheduling.on_commit_batched(DISPATCH_TASK, event.pk)  # one task for the transaction's events
     return event
 
 
@@ -84,20 +84,48 @@ def dispatch(event_id: int) -> bool:
     if event is None:
         return False
     if event.interaction_id is not None:
-        earlier = ChatEvent.objects.filter(
-            interaction_id=event.interaction_id, pk__lt=event.pk, dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+        for earlier in _undispatched([event.interaction_id], before=event.pk):
+            _dispatch_event(earlier)
+    return _dispatch_event(event)
+
+
+def dispatch_many(event_ids: list[int]) -> int:
+    """Dispatch a batch of events (a transaction's, or the sweeper's) in recorded order, with
+    one query to load them and the undispatched earlier events of their chats; returns how
+    many went. One that fails waits for the sweeper, and so do its chat's later events."""
+    batch = ChatEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).in_bulk()
+    if not batch:
+        return 0
+    interactions = {event.interaction_id for event in batch.values() if event.interaction_id is not None}
+    earlier = [event for event in _undispatched(interactions, before=max(batch)) if event.pk not in batch]
+    dispatched = 0
+    held: set[int] = set()  # chats whose event failed here: their later events wait
+    for event in sorted([*earlier, *batch.values()], key=lambda event: event.pk):
+        if event.interaction_id in held:
+            continue
+        try:
+            dispatched += _dispatch_event(event)
+        except Exception:  # logged and recorded on the row; the sweeper tries it again
+            if event.interaction_id is not None:
+                held.add(event.interaction_id)
+    return dispatched
+
+
+def _undispatched(interaction_ids, *, before: int) -> list[ChatEvent]:
+    if not interaction_ids:
+        return []
+    return list(
+        ChatEvent.objects.filter(
+            interaction_id__in=interaction_ids, pk__lt=before, dispatched_at__isnull=True, attempts__lt=MAX_ATTEMPTS
         ).order_by("id")
-        for earlier_id in earlier.values_list("pk", flat=True):
-            _dispatch_one(earlier_id)
-    return _dispatch_one(event_id)
+    )
 
 
-def _dispatch_one(event_id: int) -> bool:
-    event = ChatEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
-    if event is None:
-        return False
+def _dispatch_event(event: ChatEvent) -> bool:
+    """Hand a loaded event to its listeners and mark it dispatched (listeners are idempotent:
+    a concurrent dispatcher that loaded it too changes nothing)."""
     if not _listeners:
-        logger.error("chat event %s has no listener; it stays undispatched", event_id)
+        logger.error("chat event %s has no listener; it stays undispatched", event.pk)
         return False
     try:
         for listener, kinds in _listeners:
@@ -106,10 +134,11 @@ def _dispatch_one(event_id: int) -> bool:
     except Exception as exc:
         _note_failure(event, exc)
         raise
-    ChatEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).update(
-        dispatched_at=timezone.now(), attempts=F("attempts") + 1
+    return bool(
+        ChatEvent.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now(), attempts=F("attempts") + 1
+        )
     )
-    return True
 
 
 def _note_failure(event: ChatEvent, exc: Exception) -> None:
@@ -132,12 +161,7 @@ def sweep(*, now: dt.datetime | None = None, limit: int = 500) -> int:
         .order_by("id")
         .values_list("pk", flat=True)[:limit]
     )
-    dispatched = 0
-    for event_id in due:
-        try:
-            dispatched += dispatch(event_id)
-        except Exception:  # noqa: S112 - logged and recorded on the row by dispatch; go on
-            continue
+    dispatched = dispatch_many(due)
     if due:
         logger.info("chat event sweep: %s due, %s dispatched", len(due), dispatched)
     return dispatched

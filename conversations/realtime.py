@@ -55,7 +55,11 @@ _publisher = _PublisherLoop()
 
 
 async def _send_all(layer, groups: list[str], payload: dict) -> None:
-    for group in groups:
+    await _send_each(layer, [(group, payload) for group in groups])
+
+
+async def _send_each(layer, sends: list[tuple[str, dict]]) -> None:
+    for group, payload in sends:
         try:
             await layer.group_send(group, payload)
         except Exception:  # a hint that fails must not fail the caller's work
@@ -79,16 +83,34 @@ def publish(groups: list[str], payload: dict) -> None:
 
 def publish_message(message) -> None:
     """Tell the desktop that `message` was stored or changed status. Call after commit."""
+    publish_messages([message])
+
+
+def publish_messages(messages) -> None:
+    """`publish_message` for many (the inbox processor's batch): one hop to the publisher
+    loop for all of them instead of one per message; never raises."""
+    sends = [(group, payload) for message in messages for group, payload in _message_hints(message)]
+    layer = get_channel_layer()
+    if layer is None or not sends:
+        return
+    try:
+        if isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(_send_each)(layer, sends)
+        else:
+            _publisher.run(_send_each(layer, sends))
+    except Exception:
+        logger.warning("channel-layer publish of %s hints failed", len(sends), exc_info=True)
+
+
+def _message_hints(message) -> list[tuple[str, dict]]:
     interaction = message.interaction
+    payload = {
+        "type": "message.changed",
+        "interaction_id": interaction.pk,
+        "message_id": message.pk,
+        "status": message.status,
+    }
     groups = [interaction_group(interaction.pk)]
     if interaction.agent_id:
         groups.append(agent_group(interaction.agent_id))
-    publish(
-        groups,
-        {
-            "type": "message.changed",
-            "interaction_id": interaction.pk,
-            "message_id": message.pk,
-            "status": message.status,
-        },
-    )
+    return [(group, payload) for group in groups]

@@ -30,18 +30,23 @@ STATUS_RANK = {
 }
 
 
-def upsert_customer(*, account, external_id: str, reply_to: str = "", profile: dict[str, str]) -> Customer:
+def upsert_customer(
+    *, account, external_id: str, reply_to: str = "", profile: dict[str, str], known: Customer | None = None
+) -> Customer:
     """The customer of `account` known by `external_id`, created or refreshed from `profile`.
 
     Only non-empty profile values overwrite: a receipt or a platform that omits the name
-    must not erase what we know.
+    must not erase what we know. `known`: that customer, loaded already (a batch's lookup).
     """
     values = {key: value for key, value in profile.items() if key in PROFILE_FIELDS and value}
-    customer, created = Customer.objects.get_or_create(
-        account=account, external_id=external_id, defaults={**values, "reply_to": reply_to}
-    )
-    if created:
-        return customer
+    if known is not None:
+        customer = known
+    else:
+        customer, created = Customer.objects.get_or_create(
+            account=account, external_id=external_id, defaults={**values, "reply_to": reply_to}
+        )
+        if created:
+            return customer
     changed = {key: value for key, value in values.items() if getattr(customer, key) != value}
     if reply_to and customer.reply_to != reply_to:
         changed["reply_to"] = reply_to

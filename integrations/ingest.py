@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,10 +26,11 @@ from django.utils import timezone
 from contactcenter import scheduling
 from conversations import events, services
 from conversations.models import Customer, Message
-from conversations.realtime import publish_message
+from conversations.realtime import publish_messages
 from integrations import media, profiles
 from integrations.models import InboxEvent, IntegrationAccount
 from integrations.providers.base import EventKind, InboundEvent
+from integrations.wakeup import CoalescedWake
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +102,28 @@ def _insert_autocommit(rows: list[InboxEvent]) -> None:
 def wake() -> None:
     """Ask for a processor run, once per burst; a lost wake-up is repaired by the sweeper.
 
-    No wake-up is lost between a processor's last look and its stop: the processor clears
-    the flag before each batch query, and a row committed before the flag was set is seen by
-    that query (see `process_pending`).
+    With a broker, a process wakes at most once per INBOX_WAKE_WINDOW and leaves a trailing
+    wake-up for the calls in between (integrations.wakeup). Under the eager default the
+    processor runs at once, in this thread.
     """
+    if scheduling.eager() or settings.INBOX_WAKE_WINDOW <= 0:
+        _wake_now()
+    else:
+        _coalesced_wake()
+
+
+def _wake_now() -> None:
+    """No wake-up is lost between a processor's last look and its stop: the processor clears
+    the flag before each batch query, and a row committed before the flag was set is seen by
+    that query (see `process_pending`)."""
     try:
         if cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
             scheduling.run(PROCESS_TASK)
     except Exception:
         logger.warning("could not wake the inbox processor; its sweeper will run it", exc_info=True)
+
+
+_coalesced_wake = CoalescedWake(_wake_now, window=settings.INBOX_WAKE_WINDOW)
 
 
 # --- The processor ---------------------------------------------------------------------
@@ -118,8 +133,7 @@ def wake() -> None:
 class Outcome:
     stored: list[Message] = field(default_factory=list)  # new customer messages
     updated: list[Message] = field(default_factory=list)  # outbound messages a receipt moved
-    processed: int = 0
-    rows: int = 0
+    customers: dict[tuple, Customer] = field(default_factory=dict)  # the batch's, by (account, external id)
 
 
 def process_pending(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES) -> int:
@@ -147,9 +161,13 @@ def _spread() -> None:
 
 
 def process_batch(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = None) -> int:
-    """Lock a batch of due rows (SKIP LOCKED) and process them in order; returns how many."""
+    """Lock a batch of due rows (SKIP LOCKED) and process them in order; returns how many.
+
+    The whole batch is tried in one savepoint (two round trips instead of two per row); when a
+    row fails, that savepoint is rolled back and the batch goes again row by row, each row in
+    its own savepoint, so one bad event neither poisons the others nor is lost.
+    """
     now = now or timezone.now()
-    outcome = Outcome()
     with transaction.atomic():
         rows = list(
             InboxEvent.objects.select_for_update(skip_locked=True)
@@ -159,25 +177,54 @@ def process_batch(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = Non
         if not rows:
             return 0
         waiting_on = _earlier_pending(rows)
+        rows = [row for row in rows if waiting_on.get((row.account_id, row.customer_key), row.id) >= row.id]
         accounts = IntegrationAccount.objects.in_bulk({row.account_id for row in rows})
-        done: list[int] = []
-        held: set[tuple] = set()  # customers whose earlier row failed here: keep their order
-        for row in rows:
-            key = (row.account_id, row.customer_key)
-            if key in held or waiting_on.get(key, row.id) < row.id:
-                continue  # an earlier event of this customer is not processed yet
-            try:
-                with transaction.atomic():  # a savepoint: one bad event does not poison the batch
-                    _apply(accounts[row.account_id], InboundEvent.from_json(row.event), outcome)
-            except Exception as exc:
-                held.add(key)
-                _note_failure(row, exc, now=now)
-                continue
-            done.append(row.pk)
+        try:
+            with transaction.atomic():
+                outcome = _apply_all(rows, accounts)
+            done = [row.pk for row in rows]
+        except Exception:
+            outcome, done = _apply_each(rows, accounts, now=now)
         InboxEvent.objects.filter(pk__in=done).update(processed_at=now)
         stored, updated = list(outcome.stored), list(outcome.updated)
         transaction.on_commit(lambda: _after_commit(stored, updated))
     return len(done)
+
+
+def _apply_all(rows: list[InboxEvent], accounts: dict) -> Outcome:
+    outcome = Outcome(customers=_known_customers(rows))
+    for row in rows:
+        _apply(accounts[row.account_id], InboundEvent.from_json(row.event), outcome)
+    return outcome
+
+
+def _apply_each(rows: list[InboxEvent], accounts: dict, *, now: dt.datetime) -> tuple[Outcome, list[int]]:
+    """The batch row by row, each in a savepoint; a failed row holds its customer's later ones."""
+    outcome = Outcome(customers=_known_customers(rows))
+    done: list[int] = []
+    held: set[tuple] = set()  # customers whose earlier row failed here: keep their order
+    for row in rows:
+        key = (row.account_id, row.customer_key)
+        if key in held:
+            continue
+        try:
+            with transaction.atomic():
+                _apply(accounts[row.account_id], InboundEvent.from_json(row.event), outcome)
+        except Exception as exc:
+            held.add(key)
+            outcome.customers = _known_customers(rows)  # a customer created in the savepoint is gone
+            _note_failure(row, exc, now=now)
+            continue
+        done.append(row.pk)
+    return outcome, done
+
+
+def _known_customers(rows: list[InboxEvent]) -> dict[tuple, Customer]:
+    """The batch's customers that exist, in one query (instead of one lookup per event)."""
+    keys = {row.customer_key for row in rows if row.customer_key}
+    accounts = {row.account_id for row in rows}
+    found = Customer.objects.filter(account_id__in=accounts, external_id__in=keys)
+    return {(customer.account_id, customer.external_id): customer for customer in found}
 
 
 def _earlier_pending(rows: list[InboxEvent]) -> dict[tuple, int]:
@@ -216,16 +263,16 @@ def _apply(account: IntegrationAccount, event: InboundEvent, outcome: Outcome) -
     if event.kind in EventKind.RECEIPT_KINDS:
         outcome.updated.extend(_receipt(account, event))
     elif event.kind == EventKind.FOLLOW:
-        services.clear_unreachable(_customer(account, event))
+        services.clear_unreachable(_customer(account, event, outcome))
     elif event.kind == EventKind.UNFOLLOW:
         _unfollow(account, event, outcome)
     elif event.kind in EventKind.MESSAGE_KINDS:
-        outcome.stored.append(_customer_message(account, event))
+        outcome.stored.append(_customer_message(account, event, outcome))
     else:
         logger.debug("event %s of kind %s not handled", event.event_id, event.kind)
 
 
-def _customer(account, event: InboundEvent) -> Customer:
+def _customer(account, event: InboundEvent, outcome: Outcome) -> Customer:
     profile = {
         "display_name": event.display_name,
         "first_name": event.first_name,
@@ -234,16 +281,22 @@ def _customer(account, event: InboundEvent) -> Customer:
         "language": event.language,
         "avatar_url": event.avatar_url,
     }
+    key = (account.pk, event.customer_external_id)
     customer = services.upsert_customer(
-        account=account, external_id=event.customer_external_id, reply_to=event.reply_to, profile=profile
+        account=account,
+        external_id=event.customer_external_id,
+        reply_to=event.reply_to,
+        profile=profile,
+        known=outcome.customers.get(key),
     )
+    outcome.customers[key] = customer
     if profiles.needs_profile(customer, account.messenger):  # names come from a profile API, once
         scheduling.on_commit(profiles.FETCH_TASK, customer.pk)
     return customer
 
 
-def _customer_message(account, event: InboundEvent) -> Message:
-    customer = _customer(account, event)
+def _customer_message(account, event: InboundEvent, outcome: Outcome) -> Message:
+    customer = _customer(account, event, outcome)
     services.clear_unreachable(customer)  # writing to us proves they can be reached
     interaction, _ = services.open_interaction(customer=customer)
     message = services.record_inbound_message(
@@ -265,7 +318,7 @@ def _customer_message(account, event: InboundEvent) -> Message:
 
 
 def _unfollow(account, event: InboundEvent, result: Outcome) -> None:
-    customer = _customer(account, event)
+    customer = _customer(account, event, result)
     reason = f"{event.status or 'unfollow'} on {account.get_messenger_display()}"
     services.mark_unreachable(customer, reason)
     interaction = customer.interactions.filter(status="open").first()
@@ -333,7 +386,25 @@ def _hold_unmatched(account, event: InboundEvent, status: str) -> None:
         )
 
 
+def prune(*, now: dt.datetime | None = None, chunk: int = 5000, max_chunks: int = 20) -> int:
+    """Delete processed rows older than INBOX_RETENTION_DAYS, in short chunks; returns how many.
+
+    A row is the dedupe key of its platform event, needed only while the platform may still
+    redeliver it (hours); given-up rows stay for a person to look at (admin: Inbox events).
+    """
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.INBOX_RETENTION_DAYS)
+    old = InboxEvent.objects.filter(received_at__lt=cutoff, processed_at__isnull=False, attempts__lt=MAX_ATTEMPTS)
+    deleted = 0
+    for _ in range(max_chunks):
+        ids = list(old.order_by("received_at").values_list("pk", flat=True)[:chunk])
+        if not ids:
+            break
+        deleted += InboxEvent.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        logger.info("inbox: %s processed events older than %s pruned", deleted, cutoff)
+    return deleted
+
+
 def _after_commit(stored: list[Message], updated: list[Message]) -> None:
     """Hints to the desktops, once the rows are committed (best effort: they resync)."""
-    for message in [*updated, *stored]:
-        publish_message(message)
+    publish_messages([*updated, *stored])

@@ -228,7 +228,11 @@ class InboxEvent(models.Model):
     same transaction.
     """
 
-    account = models.ForeignKey("integrations.IntegrationAccount", on_delete=models.CASCADE, related_name="inbox")
+    # No index of its own: the unique (account, event_id) serves lookups by account, and
+    # every index is written by the webhook's one INSERT.
+    account = models.ForeignKey(
+        "integrations.IntegrationAccount", on_delete=models.CASCADE, related_name="inbox", db_index=False
+    )
     event_id = models.CharField(max_length=255, help_text="The platform's event id (update_id, mid, ...).")
     kind = models.CharField(max_length=16)
     # The platform's id of the customer: one customer's events are processed in arrival order.

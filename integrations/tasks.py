@@ -45,6 +45,12 @@ def process_inbox() -> int:
     return ingest.process_pending()
 
 
+@shared_task(ignore_result=True)
+def prune_inbox() -> int:
+    """Beat: delete processed inbox rows past their retention (the table would only grow)."""
+    return ingest.prune()
+
+
 @shared_task(bind=True, max_retries=4, ignore_result=True)
 def fetch_media(self, message_id: int) -> str:
     """Fetch an inbound attachment's bytes from the platform and store them, once."""

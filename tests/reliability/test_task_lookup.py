@@ -19,6 +19,7 @@ SCRIPT = textwrap.dedent(
     names = [
         "integrations.tasks.fetch_customer_profile",
         "conversations.tasks.dispatch_chat_event",
+        "conversations.tasks.dispatch_chat_events",
         "integrations.tasks.send_message",
         "scenarios.tasks.fire_due_timers",
     ] * 3
