@@ -707,6 +707,20 @@ async def idle_sockets(agents, results: dict) -> None:
 # --- Phase: outbound -----------------------------------------------------------------------
 
 
+def discard_earlier_sends() -> None:
+    """The replies earlier phases queued (no sender ran then, and their accounts point at the
+    real platforms): dropped, or the send workers would spend this phase timing out on them."""
+    import redis
+
+    from conversations.models import Message
+    from integrations import delivery
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.delete("outbound")
+    client.close()
+    Message.objects.filter(status__in=delivery.PENDING).update(status=Message.Status.FAILED, error_text="bench: dropped")
+
+
 def outbound(results: dict) -> None:
     from django.utils import timezone
 
@@ -714,6 +728,7 @@ def outbound(results: dict) -> None:
     from conversations.models import Customer, Interaction, Message
     from integrations import delivery
 
+    discard_earlier_sends()
     fake = PROCS.start("fake-platform", [PY, "-m", "bench.fake_platform", str(FAKE_PORT), "0.05"])
     loadgen.wait_port(FAKE_PORT, fake)
     import requests
