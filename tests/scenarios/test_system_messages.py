@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from agentdesk import routing
+from agentdesk import routing, selectors
 from agentdesk import services as desk
 from agentdesk.models import ServiceDeskSettings
 from conversations import events
@@ -152,6 +152,11 @@ def test_a_second_dispatch_of_the_same_event_sends_nothing_more(support):
 
     assert system_texts(chat) == ["Ann has joined the chat."]
     assert SystemMessageEvent.objects.filter(event=joined).count() == 1
+    # The agent's desktop shows the line in the transcript, as the customer got it.
+    transcript = selectors.messages_after(agent_user=ann.user, last_ids={chat.pk: 0})
+    assert [(m["sender_name"], m["text"]) for m in transcript if m["sender"] == "system"] == [
+        ("System", "Ann has joined the chat.")
+    ]
 
 
 def test_a_logged_out_agent_has_left_the_chat(support):
@@ -192,3 +197,38 @@ def test_the_admin_edits_the_messages_and_refuses_custom_without_text(admin_clie
     data["agent_joined_text"] = "{agent} is with you now."
     assert admin_client.post("/admin/scenarios/accountchatsettings/add/", data).status_code == 302
     assert AccountChatSettings.objects.get(account=account).agent_joined_text == "{agent} is with you now."
+
+
+@pytest.mark.embedded_beat
+def test_embedded_the_customer_reads_that_the_agent_joined_and_ended_the_chat(live_daphne, mobile_chat):
+    """Through the simulator on the embedded shape, with the stock Mobile Chat scenario."""
+    from django.db import transaction
+
+    from simulator.services import customer_says, get_customer
+    from tests.outbound.conftest import wait_until
+    from tests.scenarios.test_end_to_end import has, logged_in_agent, setup_chat, texts
+
+    ChatSettings(
+        agent_joined_mode=CUSTOM, chat_ended_mode=CUSTOM, chat_ended_text="{agent} has ended the chat. Bye!"
+    ).save()
+    account, sim, team = setup_chat(live_daphne.url, mobile_chat)
+    alice = logged_in_agent("alice", team)
+    with transaction.atomic():
+        desk.set_state(agent_user=alice.user, state="ready")
+    customer_says(account=sim, customer=get_customer(account=sim, key="ann", name="Ann"), text="Hello")
+    wait_until(lambda: Interaction.objects.filter(account=account).exists(), what="the interaction", timeout=20)
+    interaction = Interaction.objects.get(account=account)
+    wait_until(lambda: interaction.assignments.filter(status="offered").exists(), what="the offer", timeout=20)
+
+    desk.accept_offer(agent_user=alice.user, interaction_id=interaction.pk)
+    wait_until(has(sim, "alice has joined the chat."), what="the joined message")
+    with transaction.atomic():
+        desk.end_chat(interaction=interaction, by="agent", agent_user=alice.user)
+    wait_until(has(sim, "Thank you for chatting with us"), what="the scenario's goodbye")
+
+    assert texts(sim)[-4:] == [
+        "We are connecting you to alice.",
+        "alice has joined the chat.",
+        "alice has ended the chat. Bye!",
+        "Thank you for chatting with us. Goodbye!",
+    ]
