@@ -197,6 +197,8 @@ def test_the_admin_edits_the_messages_and_refuses_custom_without_text(admin_clie
     data["agent_joined_text"] = "{agent} is with you now."
     assert admin_client.post("/admin/scenarios/accountchatsettings/add/", data).status_code == 302
     assert AccountChatSettings.objects.get(account=account).agent_joined_text == "{agent} is with you now."
+    listing = admin_client.get("/admin/scenarios/accountchatsettings/").content.decode()
+    assert str(account) in listing and "Agent joined the chat" in listing
 
 
 @pytest.mark.embedded_beat
