@@ -230,6 +230,10 @@ class ChatEvent(models.Model):
         OFFER_REJECTED = "offer_rejected", "Offer rejected"
         OFFER_TIMED_OUT = "offer_timed_out", "Offer timed out"
         CHAT_ENDED = "chat_ended", "Chat ended"
+        # Moments the customer may be told of (system chat messages, Chat Settings).
+        AGENT_JOINED = "agent_joined", "Agent joined"
+        AGENT_LEFT = "agent_left", "Agent left"
+        CHAT_TRANSFERRED = "chat_transferred", "Chat transferred"
         # An agent started the chat (outbound): no scenario runs; its no-response timeout does.
         OUTBOUND_CHAT_STARTED = "outbound_chat_started", "Agent-started chat"
         # For integrators (event webhooks); recorded only while a listener wants them.

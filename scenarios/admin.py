@@ -17,7 +17,9 @@ from scenarios.admin_forms import (
 from scenarios.blocks import REGISTRY
 from scenarios.diagram import render_svg
 from scenarios.models import (
+    SYSTEM_MESSAGES,
     AccountAssignment,
+    AccountChatSettings,
     Block,
     ChatSettings,
     Disposition,
@@ -113,11 +115,36 @@ class ServiceAdmin(admin.ModelAdmin):
     inlines = [ServiceTeamInline, DispositionInline, ServiceAccountInline]
 
 
+# Each system message as one row: its mode (Custom / Disabled) beside its text.
+SYSTEM_MESSAGE_ROWS = [(f"{prefix}_mode", f"{prefix}_text") for prefix, _ in SYSTEM_MESSAGES]
+
+
 class EntryChatSettingsInline(admin.StackedInline):
     model = EntryChatSettings
     extra = 0
     max_num = 1
     verbose_name_plural = "chat settings overrides (blank fields take the tenant-wide chat settings)"
+    fieldsets = [
+        (None, {"fields": ["inactivity_timeout"]}),
+        ("System chat messages", {"fields": SYSTEM_MESSAGE_ROWS}),
+    ]
+
+
+@admin.register(AccountChatSettings)
+class AccountChatSettingsAdmin(admin.ModelAdmin):
+    """Per integration account: its system chat messages over its entry's and the tenant's."""
+
+    list_display = ["account", "overridden"]
+    list_select_related = ["account"]
+    search_fields = ["account__name"]
+    fieldsets = [
+        (None, {"fields": ["account"]}),
+        ("System chat messages (blank: the entry's, else the tenant-wide value)", {"fields": SYSTEM_MESSAGE_ROWS}),
+    ]
+
+    @admin.display(description="Overrides")
+    def overridden(self, obj):
+        return ", ".join(label for prefix, label in SYSTEM_MESSAGES if getattr(obj, f"{prefix}_mode")) or "-"
 
 
 @admin.register(ChatSettings)
@@ -126,15 +153,7 @@ class ChatSettingsAdmin(admin.ModelAdmin):
 
     fieldsets = [
         ("Inactivity timeout (messenger chats)", {"fields": ["inactivity_timeout"]}),
-        (
-            "System chat messages",
-            {
-                "fields": [
-                    ("inactivity_warning_mode", "inactivity_warning_text"),
-                    ("inactivity_timeout_mode", "inactivity_timeout_text"),
-                ]
-            },
-        ),
+        ("System chat messages", {"fields": SYSTEM_MESSAGE_ROWS}),
         ("Agents", {"fields": ["ramp_up_interval", "outbound_no_response_timeout"]}),
     ]
 

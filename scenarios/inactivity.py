@@ -26,7 +26,8 @@ from conversations.models import Interaction, Message
 from conversations.services import end_interaction
 from integrations.errors import OutboundRefused
 from integrations.outbound import queue_text
-from scenarios.models import ChatInactivity, ChatSettings, EntryChatSettings, ScenarioEntry, ScenarioRun
+from scenarios.chat_settings import Layers
+from scenarios.models import ChatInactivity, ChatSettings, ScenarioEntry, ScenarioRun
 
 logger = logging.getLogger(__name__)
 
@@ -44,22 +45,13 @@ class Resolved:
     closing_text: str
 
 
-def _message(mode: str, text: str) -> str:
-    return "" if mode == ChatSettings.Mode.DISABLED else text.strip()
-
-
-def settings_for(entry: ScenarioEntry | None) -> Resolved:
-    tenant = ChatSettings.current()
-    override = EntryChatSettings.objects.filter(entry=entry).first() if entry is not None else None
-
-    def pick(name: str):
-        value = getattr(override, name, None) if override is not None else None
-        return getattr(tenant, name) if value in (None, "") else value
-
+def settings_for(entry: ScenarioEntry | None, *, account_id: int | None = None) -> Resolved:
+    """The timeout (entry over tenant) and the messages (account over entry over tenant)."""
+    layers = Layers(entry=entry, account_id=account_id)
     return Resolved(
-        timeout=pick("inactivity_timeout"),
-        warning_text=_message(pick("inactivity_warning_mode"), pick("inactivity_warning_text")),
-        closing_text=_message(pick("inactivity_timeout_mode"), pick("inactivity_timeout_text")),
+        timeout=layers.pick("inactivity_timeout"),
+        warning_text=layers.message("inactivity_warning"),
+        closing_text=layers.message("inactivity_timeout"),
     )
 
 
@@ -70,7 +62,7 @@ def arm(
 
     An agent-started chat uses the no-response timeout of the settings instead.
     """
-    resolved = settings_for(entry)
+    resolved = settings_for(entry, account_id=interaction.account_id)
     timeout = ChatSettings.current().outbound_no_response_timeout if outbound else resolved.timeout
     if not timeout:
         return None

@@ -96,7 +96,11 @@ def _log_out(agent: Agent, *, by=None, cause: str) -> None:
         agent.assignments.select_for_update(of=("self",)).select_related("service").filter(status=Status.ACTIVE)
     ):
         end_active(assignment, cause="UserLogout")
-        record_event(assignment.interaction_id, ChatEvent.Kind.CHAT_ENDED, {"by": "agent", "cause": "UserLogout"})
+        record_event(
+            assignment.interaction_id,
+            ChatEvent.Kind.CHAT_ENDED,
+            {"by": "agent", "cause": "UserLogout", "agent_user_id": agent.user_id},
+        )
     finish_wrap_ups(agent)
     states.change_state(agent, State.LOGGED_OUT, cause=cause, by=by)
     agent.presence_deadline = None

@@ -8,9 +8,10 @@ from django.db.models import Q
 from agentdesk import routing, states
 from agentdesk.models import Agent, ChatAssignment, QueuedChat
 from agentdesk.notify import notify_agents
-from agentdesk.services.common import TRANSFER_OFFER_TIMEOUT, end_active, own_assignment, settle
+from agentdesk.services.common import TRANSFER_OFFER_TIMEOUT, end_active, own_assignment, record_event, settle
 from agentdesk.services.exceptions import DeskError, NotYourChat
 from agentdesk.services.offers import offer_chat
+from conversations.models import ChatEvent
 from integrations.errors import OutboundRefused
 from integrations.outbound import queue_text
 from scenarios.models.org import Service
@@ -100,6 +101,7 @@ def _transfer_to_agent(*, agent_user, interaction_id: int, to_agent_id: int, not
     if assignment is None:
         raise DeskError("A transfer of this chat is already ringing.")
     notify_agents(me.user_id)
+    record_event(interaction_id, ChatEvent.Kind.CHAT_TRANSFERRED, {"agent_user_id": me.user_id, "to": "agent"})
     return offer_chat(interaction=mine.interaction, agent_user=target.user, no_answer_timeout=TRANSFER_OFFER_TIMEOUT)
 
 
@@ -121,6 +123,8 @@ def _transfer_to_queue(*, agent_user, interaction_id: int, service_id: int, note
             raise DeskError("A transfer of this chat is already ringing.")
         end_active(mine, cause="Transferred", status=Status.TRANSFERRED)
         settle(me, cause="transferred")
+        record_event(interaction_id, ChatEvent.Kind.CHAT_TRANSFERRED, {"agent_user_id": me.user_id, "to": "queue"})
+        record_event(interaction_id, ChatEvent.Kind.AGENT_LEFT, {"agent_user_id": me.user_id, "cause": "Transferred"})
         interaction = mine.interaction
     result = routing.find_agent(
         interaction=interaction,

@@ -35,7 +35,9 @@ def end_chat(*, interaction, by: str = "agent", cause: str = "UserHangup", agent
             _cancel_pending(pending)
         end_active(assignment, cause=cause)
         settle(agent, cause="chat ended")
-        record_event(interaction.pk, ChatEvent.Kind.CHAT_ENDED, {"by": "agent", "cause": cause})
+        record_event(
+            interaction.pk, ChatEvent.Kind.CHAT_ENDED, {"by": "agent", "cause": cause, "agent_user_id": agent.user_id}
+        )
         if assignment.origin == ChatAssignment.Origin.OUTBOUND:  # no scenario closes an agent-started chat
             close_interaction(interaction, reason="agent_ended")
         return

@@ -86,6 +86,9 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
         ):
             end_active(other, cause="Transferred", wrap_up=False, status=Status.TRANSFERRED)
             settle(agents.get(other.agent_id) or states.lock_agent(user_id=other.agent.user_id), cause="transfer")
+            record_event(
+                interaction_id, Kind.AGENT_LEFT, {"agent_user_id": other.agent.user_id, "cause": "Transferred"}
+            )
     now = timezone.now()
     assignment.status = Status.ACTIVE
     assignment.accepted_at = now
@@ -96,6 +99,7 @@ def accept_offer(*, agent_user, interaction_id: int) -> ChatAssignment:
     notify_agents(agent.user_id)
     if assignment.origin == Origin.SCENARIO:
         record_event(interaction_id, Kind.OFFER_ACCEPTED, {"agent_user_id": agent.user_id})
+    record_event(interaction_id, Kind.AGENT_JOINED, {"agent_user_id": agent.user_id, "origin": assignment.origin})
     return assignment
 
 

@@ -3,6 +3,7 @@ which the agent desk may read, and the flow (`flow`: scenarios, entries, runs), 
 
 from scenarios.models.flow import (  # noqa: F401
     AccountAssignment,
+    AccountChatSettings,
     Block,
     ChatInactivity,
     EntryChatSettings,
@@ -11,8 +12,11 @@ from scenarios.models.flow import (  # noqa: F401
     ScenarioEntry,
     ScenarioRun,
     ScenarioTimer,
+    SystemMessageEvent,
 )
 from scenarios.models.org import (  # noqa: F401
+    AGENT_PLACEHOLDER,
+    SYSTEM_MESSAGES,
     ChatSettings,
     Disposition,
     Holiday,

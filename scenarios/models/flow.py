@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from integrations.models import Messenger
-from scenarios.models.org import ChatSettings, HoursOfOperation, Service
+from scenarios.models.org import ChatSettings, HoursOfOperation, Service, check_system_messages
 
 
 class Scenario(models.Model):
@@ -187,17 +187,40 @@ class HandledChatEvent(models.Model):
         return f"chat event {self.event_id} handled"
 
 
-class EntryChatSettings(models.Model):
-    """Chat settings of one scenario entry: each blank field takes the tenant-wide value."""
+class ChatSettingsOverride(models.Model):
+    """The system chat messages an entry or an account may override: each blank field takes
+    the value of the level above (account > entry > tenant-wide)."""
 
     Mode = ChatSettings.Mode
+    INHERIT = "Blank: the value of the level above."
+
+    inactivity_warning_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True, help_text=INHERIT)
+    inactivity_warning_text = models.CharField(max_length=500, blank=True)
+    inactivity_timeout_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True, help_text=INHERIT)
+    inactivity_timeout_text = models.CharField(max_length=500, blank=True)
+    agent_joined_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True, help_text=INHERIT)
+    agent_joined_text = models.CharField(max_length=500, blank=True, help_text="{agent}: the agent's first name.")
+    agent_left_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True, help_text=INHERIT)
+    agent_left_text = models.CharField(max_length=500, blank=True, help_text="{agent}: the agent's first name.")
+    chat_transferred_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True, help_text=INHERIT)
+    chat_transferred_text = models.CharField(
+        max_length=500, blank=True, help_text="{agent}: the transferring agent's first name."
+    )
+    chat_ended_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True, help_text=INHERIT)
+    chat_ended_text = models.CharField(max_length=500, blank=True, help_text="{agent}: the agent's first name.")
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        check_system_messages(self)
+
+
+class EntryChatSettings(ChatSettingsOverride):
+    """Chat settings of one scenario entry: each blank field takes the tenant-wide value."""
 
     entry = models.OneToOneField(ScenarioEntry, on_delete=models.CASCADE, related_name="chat_settings")
     inactivity_timeout = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: the tenant-wide value.")
-    inactivity_warning_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
-    inactivity_warning_text = models.CharField(max_length=500, blank=True)
-    inactivity_timeout_mode = models.CharField(max_length=16, choices=Mode.choices, blank=True)
-    inactivity_timeout_text = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = "chat settings override"
@@ -205,6 +228,36 @@ class EntryChatSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Chat settings of {self.entry}"
+
+
+class AccountChatSettings(ChatSettingsOverride):
+    """System chat messages of one integration account: over its entry's and the tenant's.
+
+    Lives here, not in integrations, because the integrations app sits below scenarios."""
+
+    account = models.OneToOneField(
+        "integrations.IntegrationAccount", on_delete=models.CASCADE, related_name="chat_settings"
+    )
+
+    class Meta:
+        verbose_name = "account chat settings"
+        verbose_name_plural = "account chat settings"
+
+    def __str__(self) -> str:
+        return f"Chat settings of {self.account}"
+
+
+class SystemMessageEvent(models.Model):
+    """A chat event the system-message listener has handled (scenarios.system_messages):
+    written with the message it queued, so a second dispatch sends nothing more."""
+
+    event = models.OneToOneField(
+        "conversations.ChatEvent", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"system message of chat event {self.event_id}"
 
 
 class ChatInactivity(models.Model):

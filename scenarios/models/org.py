@@ -7,6 +7,8 @@ team). Teams are assigned to services with a skill level through ServiceTeam.
 These are the only scenarios models the agent desk may read (architecture.md, section 1).
 """
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -160,10 +162,43 @@ class ServiceTeam(models.Model):
         return f"{self.team} in {self.service} ({self.level})"
 
 
+AGENT_PLACEHOLDER = "{agent}"
+# The system chat messages: (field prefix, label). Each has a `<prefix>_mode` and a `<prefix>_text`.
+SYSTEM_MESSAGES = (
+    ("inactivity_warning", "Inactivity warning"),
+    ("inactivity_timeout", "Inactivity timeout"),
+    ("agent_joined", "Agent joined the chat"),
+    ("agent_left", "Agent left the chat"),
+    ("chat_transferred", "Chat transferred"),
+    ("chat_ended", "Chat ended by the agent"),
+)
+# The ones that may name the agent with {agent}; the inactivity texts name nobody.
+AGENT_MESSAGES = ("agent_joined", "agent_left", "chat_transferred", "chat_ended")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def check_system_messages(settings) -> None:
+    """Clear form errors for the mode/text pairs: Custom with no text, an unknown {placeholder}."""
+    errors = {}
+    for prefix, label in SYSTEM_MESSAGES:
+        mode, text = getattr(settings, f"{prefix}_mode"), getattr(settings, f"{prefix}_text").strip()
+        if mode == ChatSettings.Mode.CUSTOM and not text:
+            errors[f"{prefix}_text"] = f"{label}: Custom needs a text (or choose Disabled)."
+            continue
+        allowed = {AGENT_PLACEHOLDER} if prefix in AGENT_MESSAGES else set()
+        unknown = sorted(set(_PLACEHOLDER.findall(text)) - allowed)
+        if unknown:
+            hint = f"the only placeholder here is {AGENT_PLACEHOLDER}" if allowed else "this text takes no placeholders"
+            errors[f"{prefix}_text"] = f"{label}: unknown placeholder {', '.join(unknown)}; {hint}."
+    if errors:
+        raise ValidationError(errors)
+
+
 class ChatSettings(models.Model):
     """The tenant-wide Chat Settings (one row): inactivity timeout and its messages, the agent
-    ramp-up interval, the no-response timeout of agent-started chats. Scenario entries may
-    override the timeout and the messages (scenarios.models.flow.EntryChatSettings).
+    ramp-up interval, the no-response timeout of agent-started chats, the system chat
+    messages. Scenario entries and integration accounts may override the timeout and the
+    messages (scenarios.models.flow: EntryChatSettings, AccountChatSettings).
 
     Lives with the organisation models because the agent desk reads the ramp-up interval.
     """
@@ -190,6 +225,39 @@ class ChatSettings(models.Model):
         blank=True,
         help_text="Sent when the chat is closed by the inactivity timeout.",
     )
+    # Defaults: on only where the stock Mobile Chat scenario says nothing itself. It already
+    # tells the customer "We are connecting you to <agent>" and says goodbye after the agent
+    # ends the chat, so "joined" and "ended" would repeat it; transfers it does not announce.
+    agent_joined_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.DISABLED)
+    agent_joined_text = models.CharField(
+        max_length=500,
+        default="{agent} has joined the chat.",
+        blank=True,
+        help_text="Sent when an agent accepts the chat (also after a transfer). {agent}: the agent's first name.",
+    )
+    agent_left_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.CUSTOM)
+    agent_left_text = models.CharField(
+        max_length=500,
+        default="{agent} has left the chat.",
+        blank=True,
+        help_text="Sent when an agent leaves a chat that goes on: transferred to another agent or a queue, "
+        "or the agent logged out. {agent}: the agent's first name.",
+    )
+    chat_transferred_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.CUSTOM)
+    chat_transferred_text = models.CharField(
+        max_length=500,
+        default="We are transferring your chat to another agent. Please wait a moment.",
+        blank=True,
+        help_text="Sent when an agent transfers the chat to another agent or a service queue. "
+        "{agent}: the transferring agent's first name.",
+    )
+    chat_ended_mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.DISABLED)
+    chat_ended_text = models.CharField(
+        max_length=500,
+        default="{agent} has ended the chat.",
+        blank=True,
+        help_text="Sent when the agent clicks End Chat. {agent}: the agent's first name.",
+    )
     ramp_up_interval = models.PositiveIntegerField(
         default=0, help_text="Agent ramp-up: seconds between successive chats offered to one agent; 0 = no spacing."
     )
@@ -208,6 +276,9 @@ class ChatSettings(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1  # one tenant-wide set
         super().save(*args, **kwargs)
+
+    def clean(self):
+        check_system_messages(self)
 
     @classmethod
     def current(cls) -> "ChatSettings":

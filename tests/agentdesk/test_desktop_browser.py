@@ -194,9 +194,17 @@ def test_transfer_keeps_the_transcript_and_a_cut_socket_loses_nothing(contact_ce
         expect(other.locator("#transfer-note")).to_contain_text("Wants a refund")
         expect(page.locator(".chat-item")).to_have_count(0)
 
+        # The customer is told of the transfer (system chat messages on by default), and
+        # agent2's transcript shows the same line.
+        expect(other.locator("#transcript .msg-out", has_text="Agent1 has left the chat.")).to_contain_text("System")
+
         other.fill("#composer", "I can help with the refund")
         other.click("#send")
-        assert wait_for_replies(url, bot, "cy", count=4)[-1] == "I can help with the refund"
+        assert wait_for_replies(url, bot, "cy", count=6)[3:] == [
+            "We are transferring your chat to another agent. Please wait a moment.",
+            "Agent1 has left the chat.",
+            "I can help with the refund",
+        ]
         mine, theirs = (
             ChatAssignment.objects.filter(agent=agent1).get(),
             ChatAssignment.objects.filter(agent=agent2).get(),

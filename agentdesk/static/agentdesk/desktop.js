@@ -183,7 +183,9 @@ function addMessage(message) {
   const known = desk.messages.get(id);
   const isNew = !known.has(message.id);
   known.set(message.id, message); // a repeat only updates the status
-  desk.lastIds[id] = Math.max(desk.lastIds[id] || 0, message.id);
+  // A message of a chat no snapshot has shown yet (a system line right after Accept) must not
+  // mark the chat as loaded: the snapshot's sync then fetches its whole transcript from 0.
+  if (id in desk.lastIds) desk.lastIds[id] = Math.max(desk.lastIds[id], message.id);
   if (isNew && message.direction === "in") {
     if (id === desk.selected && document.visibilityState !== "hidden") markRead(id);
     const recent = Date.now() - Date.parse(message.created_at) < NOTIFY_RECENT_MS;
