@@ -85,10 +85,15 @@ def messages_after(*, agent_user, last_ids: dict[int, int]) -> list[dict]:
     return [serialize_message(m) for m in rows]
 
 
-def message_for(*, agent_user, message_id: int) -> dict | None:
-    """One message, if it belongs to a chat the agent may read."""
+def message_for(*, agent_user, message_id: int, known_readable: frozenset[int] = frozenset()) -> dict | None:
+    """One message, if it belongs to a chat the agent may read. `known_readable`: chats the
+    caller found readable a moment ago (the socket's last snapshot); others are looked up."""
     message = Message.objects.select_related("sender_user").filter(pk=message_id).first()
-    if message is None or message.interaction_id not in readable_interaction_ids(agent_user):
+    if message is None:
+        return None
+    if message.interaction_id not in known_readable and message.interaction_id not in readable_interaction_ids(
+        agent_user
+    ):
         return None
     return serialize_message(message)
 

@@ -631,6 +631,7 @@ async def socket_latency(account, agents, results: dict) -> None:
             while time.monotonic() < deadline and any(t not in arrivals for t in acked):
                 await asyncio.sleep(0.05)
             latencies = [arrivals[t] - at for t, at in acked.items() if t in arrivals]
+            lags = await asyncio.to_thread(inbox_lags, account, [json.loads(b)["update_id"] for b in bodies])
             entry = {
                 "rate": rate,
                 "agents": len(sockets),
@@ -640,17 +641,28 @@ async def socket_latency(account, agents, results: dict) -> None:
                 "p50_ms": _ms(loadgen.percentile(latencies, 0.5)),
                 "p95_ms": _ms(loadgen.percentile(latencies, 0.95)),
                 "p99_ms": _ms(loadgen.percentile(latencies, 0.99)),
+                "lag_p50_ms": _ms(loadgen.percentile(lags, 0.5)),  # of which: ack -> processed
+                "lag_p99_ms": _ms(loadgen.percentile(lags, 0.99)),
             }
             results["socket"].append(entry)
             say(
                 f"   {rate} msg/s, {len(sockets)} agents: 2xx -> frame p50 {entry['p50_ms']:.1f} "
-                f"p95 {entry['p95_ms']:.1f} p99 {entry['p99_ms']:.1f} ms; {entry['received']}/{entry['acked']} frames"
+                f"p95 {entry['p95_ms']:.1f} p99 {entry['p99_ms']:.1f} ms; {entry['received']}/{entry['acked']} frames; "
+                f"inbox lag p50 {entry['lag_p50_ms']:.0f} p99 {entry['lag_p99_ms']:.0f} ms"
             )
     finally:
         for socket in sockets:
             await socket.close()
         for reader in readers:
             reader.cancel()
+
+
+def inbox_lags(account, update_ids: list[int]) -> list[float]:
+    """Seconds from each row's arrival to its processing (the share of the processor)."""
+    from integrations.models import InboxEvent
+
+    rows = InboxEvent.objects.filter(account=account, event_id__in=[str(u) for u in update_ids])
+    return [(p - r).total_seconds() for r, p in rows.values_list("received_at", "processed_at") if p is not None]
 
 
 def rss_kib(pid: int) -> int:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import threading
+import uuid
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -109,6 +110,7 @@ def _message_hints(message) -> list[tuple[str, dict]]:
         "interaction_id": interaction.pk,
         "message_id": message.pk,
         "status": message.status,
+        "hint_id": uuid.uuid4().hex,  # the same in every group: a socket in two takes it once
     }
     groups = [interaction_group(interaction.pk)]
     if interaction.agent_id:
