@@ -730,7 +730,9 @@ def discard_earlier_sends() -> None:
     client = redis.Redis.from_url(REDIS_URL)
     client.delete("outbound")
     client.close()
-    Message.objects.filter(status__in=delivery.PENDING).update(status=Message.Status.FAILED, error_text="bench: dropped")
+    Message.objects.filter(status__in=delivery.PENDING).update(
+        status=Message.Status.FAILED, error_text="bench: dropped"
+    )
 
 
 def outbound(results: dict) -> None:
