@@ -86,8 +86,11 @@ def record_inbound_message(
     platform_message_id: str,
     platform_timestamp: dt.datetime | None,
     sender: str = Message.Sender.CUSTOMER,
+    touch_customer: bool = True,
 ) -> Message:
-    """Store a message that came from the customer's side of the chat."""
+    """Store a message that came from the customer's side of the chat. `touch_customer=False`:
+    the caller records the customer's last inbound time itself (`touch_customers`, once for a
+    batch)."""
     message = Message.objects.create(
         interaction=interaction,
         account_id=interaction.account_id,
@@ -102,12 +105,17 @@ def record_inbound_message(
         platform_timestamp=platform_timestamp,
         status=Message.Status.RECEIVED,
     )
-    if sender == Message.Sender.CUSTOMER:
-        now = timezone.now()
-        Customer.objects.filter(pk=interaction.customer_id).filter(
-            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=now)
-        ).update(last_inbound_at=now)
+    if sender == Message.Sender.CUSTOMER and touch_customer:
+        touch_customers([interaction.customer_id], at=timezone.now())
     return message
+
+
+def touch_customers(customer_ids: Iterable[int], *, at: dt.datetime) -> None:
+    """Record that these customers wrote at `at` (never moving the time backwards): the start of
+    Facebook's messaging window, and of "who wrote lately" in the agent's customer search."""
+    Customer.objects.filter(pk__in=list(customer_ids)).filter(
+        Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=at)
+    ).update(last_inbound_at=at)
 
 
 def mark_unreachable(customer: Customer, reason: str) -> None:

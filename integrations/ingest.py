@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from contactcenter import scheduling
 from conversations import events, services
-from conversations.models import Customer, Message
+from conversations.models import Customer, Interaction, Message
 from conversations.realtime import publish_messages
 from integrations import media, profiles
 from integrations.models import InboxEvent, IntegrationAccount
@@ -129,11 +129,43 @@ _coalesced_wake = CoalescedWake(_wake_now, window=settings.INBOX_WAKE_WINDOW)
 # --- The processor ---------------------------------------------------------------------
 
 
+class StaleBatch(Exception):
+    """A chat the batch wrote to was closed by someone else meanwhile: do it again row by row."""
+
+
 @dataclass
 class Outcome:
+    """What a batch did, and what it looked up once for all its rows."""
+
     stored: list[Message] = field(default_factory=list)  # new customer messages
     updated: list[Message] = field(default_factory=list)  # outbound messages a receipt moved
     customers: dict[tuple, Customer] = field(default_factory=dict)  # the batch's, by (account, external id)
+    # Open chats by customer id, loaded once for the batch; None: looked up row by row.
+    interactions: dict[int, Interaction] | None = None
+    closed: set[int] = field(default_factory=set)  # chats the batch itself closed
+    wrote: set[int] = field(default_factory=set)  # customers who wrote (last inbound time)
+
+    def open_interaction(self, customer: Customer) -> Interaction:
+        if self.interactions is not None and customer.pk in self.interactions:
+            return self.interactions[customer.pk]
+        interaction, _ = services.open_interaction(customer=customer)
+        if self.interactions is not None:
+            self.interactions[customer.pk] = interaction
+        return interaction
+
+    def closed_interaction(self, interaction: Interaction) -> None:
+        self.closed.add(interaction.pk)
+        if self.interactions is not None:
+            self.interactions.pop(interaction.customer_id, None)
+
+    def check_still_open(self) -> None:
+        """The chats loaded at the start must still be open (an agent or the scenario may have
+        closed one since): otherwise its messages belong in a new chat, so the batch goes again."""
+        if not self.interactions:
+            return
+        used = {interaction.pk for interaction in self.interactions.values()} - self.closed
+        if Interaction.objects.filter(pk__in=used).exclude(status=Interaction.Status.OPEN).exists():
+            raise StaleBatch
 
 
 def process_pending(*, batch_size: int = BATCH_SIZE, max_batches: int = MAX_BATCHES) -> int:
@@ -183,7 +215,7 @@ def process_batch(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = Non
             with transaction.atomic():
                 outcome = _apply_all(rows, accounts)
             done = [row.pk for row in rows]
-        except Exception:
+        except Exception:  # a row failed, or a chat was closed meanwhile (StaleBatch)
             outcome, done = _apply_each(rows, accounts, now=now)
         InboxEvent.objects.filter(pk__in=done).update(processed_at=now)
         stored, updated = list(outcome.stored), list(outcome.updated)
@@ -192,9 +224,12 @@ def process_batch(*, batch_size: int = BATCH_SIZE, now: dt.datetime | None = Non
 
 
 def _apply_all(rows: list[InboxEvent], accounts: dict) -> Outcome:
-    outcome = Outcome(customers=_known_customers(rows))
+    customers = _known_customers(rows)
+    outcome = Outcome(customers=customers, interactions=_open_interactions(customers.values()))
     for row in rows:
         _apply(accounts[row.account_id], InboundEvent.from_json(row.event), outcome)
+    outcome.check_still_open()
+    services.touch_customers(outcome.wrote, at=timezone.now())
     return outcome
 
 
@@ -216,7 +251,14 @@ def _apply_each(rows: list[InboxEvent], accounts: dict, *, now: dt.datetime) -> 
             _note_failure(row, exc, now=now)
             continue
         done.append(row.pk)
+    services.touch_customers(outcome.wrote, at=timezone.now())
     return outcome, done
+
+
+def _open_interactions(customers) -> dict[int, Interaction]:
+    """The open chats of the batch's known customers, in one query."""
+    found = Interaction.objects.filter(customer__in=list(customers), status=Interaction.Status.OPEN)
+    return {interaction.customer_id: interaction for interaction in found}
 
 
 def _known_customers(rows: list[InboxEvent]) -> dict[tuple, Customer]:
@@ -298,7 +340,7 @@ def _customer(account, event: InboundEvent, outcome: Outcome) -> Customer:
 def _customer_message(account, event: InboundEvent, outcome: Outcome) -> Message:
     customer = _customer(account, event, outcome)
     services.clear_unreachable(customer)  # writing to us proves they can be reached
-    interaction, _ = services.open_interaction(customer=customer)
+    interaction = outcome.open_interaction(customer)
     message = services.record_inbound_message(
         interaction=interaction,
         kind=event.kind,
@@ -307,7 +349,9 @@ def _customer_message(account, event: InboundEvent, outcome: Outcome) -> Message
         platform_event_id=event.event_id,
         platform_message_id=event.platform_message_id,
         platform_timestamp=event.timestamp,
+        touch_customer=False,
     )
+    outcome.wrote.add(customer.pk)
     if media.wants_fetch(message.kind):  # the bytes are fetched after the commit, off this path
         message.media_status = Message.MediaStatus.PENDING
         message.save(update_fields=["media_status"])
@@ -337,6 +381,7 @@ def _unfollow(account, event: InboundEvent, result: Outcome) -> None:
     )
     result.updated.append(note)
     services.end_interaction(interaction=interaction, by="customer", cause="UserHangup", reason="customer_unfollowed")
+    result.closed_interaction(interaction)
 
 
 def _receipt(account, event: InboundEvent) -> list[Message]:

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from contactcenter import scheduling
@@ -177,3 +177,36 @@ def test_processed_rows_past_retention_are_pruned_and_the_rest_kept(settings, no
     # "3" is old but not processed yet, "4" is recent: both kept
     assert ingest.prune() == 1
     assert sorted(InboxEvent.objects.values_list("event_id", flat=True)) == ["2", "3", "4"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_closed_while_the_batch_ran_gets_no_message_a_new_chat_does(require_postgres, no_wake, monkeypatch):
+    """The batch loads the open chats once; one closed by someone else before the batch ends
+    (the scenario's Exit, an agent) must not take the customer's new message."""
+    from conversations.models import Interaction
+
+    account = webhook_account("telegram")
+    take_in_text(account, 1, 401, "first")
+    assert ingest.process_pending() == 1
+    first_chat = Interaction.objects.get()
+    take_in_text(account, 2, 401, "second")
+    load = ingest._open_interactions
+
+    def close_elsewhere():
+        try:
+            Interaction.objects.filter(pk=first_chat.pk).update(status=Interaction.Status.CLOSED)
+        finally:
+            connections.close_all()
+
+    def load_then_close_elsewhere(customers):
+        found = load(customers)
+        worker = threading.Thread(target=close_elsewhere)  # its own connection: committed at once
+        worker.start()
+        worker.join()
+        return found
+
+    monkeypatch.setattr(ingest, "_open_interactions", load_then_close_elsewhere)
+    assert ingest.process_pending() == 1
+    second = Message.objects.get(text="second")
+    assert second.interaction_id != first_chat.pk and second.interaction.status == Interaction.Status.OPEN
+    assert list(first_chat.messages.values_list("text", flat=True)) == ["first"]
