@@ -203,11 +203,17 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
             (
                 f"webhook 2xx -> agent frame, {entry['rate']} msg/s, {entry['agents']} agents",
                 f"p50 {_fmt(entry['p50_ms'])} / p95 {_fmt(entry['p95_ms'])} / p99 {_fmt(entry['p99_ms'])} ms "
-                f"({entry['received']}/{entry['acked']})",
+                f"({entry['received']}/{entry['acked']}); inbox lag p99 {_fmt(entry.get('lag_p99_ms'))} ms",
                 f"PUBLISH rtt p50 {_fmt(pubsub.get('p50_ms'))} ms",
                 verdict,
             )
         )
+        costs = entry.get("cpu_ms_per_message") or {}
+        if costs:
+            top = ", ".join(f"{kind} {ms:.1f}" for kind, ms in list(costs.items())[:5])
+            busy = f"cores {100 * entry.get('cpu_busy', 0):.0f} % busy"
+            label = f"  CPU ms per message at {entry['rate']} msg/s"
+            out.append((label, f"{sum(costs.values()):.1f}: {top}", busy, "-"))
     idle = results.get("idle")
     if idle:
         per_2000 = (idle["rss_before_mib"] + idle["kib_per_socket"] * 2000 / 1024) if idle["sockets"] else math.inf

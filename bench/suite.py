@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import loadgen, report
+from bench import cpu, loadgen, report
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -625,11 +625,13 @@ async def socket_latency(account, agents, results: dict) -> None:
                 update_body(4 * 10**8 + rate * 10**5 + i, agents[i % len(agents)][1], text)
                 for i, text in enumerate(texts)
             ]
+            cpu_before, wall_started = cpu.snapshot(), time.time()
             run = await loadgen.open_loop(PORT, account.webhook_path, bodies, rate=rate, headers=headers)
             deadline = time.monotonic() + 10
             acked = {texts[i]: at for i, at in run.acked}
             while time.monotonic() < deadline and any(t not in arrivals for t in acked):
                 await asyncio.sleep(0.05)
+            cpu_spent = cpu.spent(cpu_before, cpu.snapshot())
             latencies = [arrivals[t] - at for t, at in acked.items() if t in arrivals]
             lags = await asyncio.to_thread(inbox_lags, account, [json.loads(b)["update_id"] for b in bodies])
             entry = {
@@ -643,6 +645,9 @@ async def socket_latency(account, agents, results: dict) -> None:
                 "p99_ms": _ms(loadgen.percentile(latencies, 0.99)),
                 "lag_p50_ms": _ms(loadgen.percentile(lags, 0.5)),  # of which: ack -> processed
                 "lag_p99_ms": _ms(loadgen.percentile(lags, 0.99)),
+                # CPU milliseconds per message, per kind of process, from the first send to the last frame
+                "cpu_ms_per_message": {kind: 1000 * sec / max(1, len(acked)) for kind, sec in cpu_spent.items()},
+                "cpu_busy": sum(cpu_spent.values()) / max(1e-9, CORES * (time.time() - wall_started)),
             }
             results["socket"].append(entry)
             say(
@@ -650,6 +655,8 @@ async def socket_latency(account, agents, results: dict) -> None:
                 f"p95 {entry['p95_ms']:.1f} p99 {entry['p99_ms']:.1f} ms; {entry['received']}/{entry['acked']} frames; "
                 f"inbox lag p50 {entry['lag_p50_ms']:.0f} p99 {entry['lag_p99_ms']:.0f} ms"
             )
+            costs = ", ".join(f"{kind} {ms:.1f}" for kind, ms in entry["cpu_ms_per_message"].items() if ms >= 0.05)
+            say(f"     CPU ms per message: {costs} (cores {100 * entry['cpu_busy']:.0f} % busy)")
     finally:
         for socket in sockets:
             await socket.close()

@@ -1,0 +1,51 @@
+"""Where the CPU goes during a phase: CPU seconds per kind of process, read from /proc.
+
+A 2-core machine runs the servers, workers, PostgreSQL, Redis and the load client at once;
+when a latency target is missed, this says which part ate the cores.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# (label, a piece of the command line), first match wins.
+KINDS = (
+    ("PostgreSQL", "postgres"),
+    ("Redis", "redis-server"),
+    ("HTTP server (webhooks)", "gunicorn"),
+    ("HTTP server (webhooks)", "uvicorn"),
+    ("inbox worker", "inbox@"),
+    ("chat-event worker", "chat@"),
+    ("Celery beat", " beat"),
+    ("Daphne (/ws/)", "contactcenter.server"),
+    ("load client (bench)", "-m bench"),
+)
+
+
+def snapshot() -> dict[int, tuple[str, int]]:
+    """pid -> (kind, CPU ticks so far) for the processes of the kinds above."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        kind = next((label for label, piece in KINDS if piece in command), None)
+        if kind is not None:
+            found[int(name)] = (kind, int(fields[11]) + int(fields[12]))  # utime + stime
+    return found
+
+
+def spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds per kind between two snapshots (processes started in between count whole)."""
+    seconds: dict[str, float] = collections.defaultdict(float)
+    for pid, (kind, ticks) in after.items():
+        seconds[kind] += max(0, ticks - before.get(pid, (kind, 0))[1]) / CLOCK_TICKS
+    return dict(sorted(seconds.items(), key=lambda item: -item[1]))
