@@ -248,7 +248,6 @@ class InboxEvent(models.Model):
         constraints = [models.UniqueConstraint(fields=["account", "event_id"], name="uniq_inbox_event")]
         indexes = [
             models.Index(fields=["id"], condition=Q(processed_at__isnull=True), name="inbox_unprocessed"),
-            models.Index(fields=["received_at"], name="inbox_received"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -16,11 +17,19 @@ from scenarios.services import assign_account
 from simulator.models import SimMessage
 from simulator.services import customer_says, get_customer, register_webhook
 from tests import factories
-from tests.outbound.conftest import link_account, wait_until
+from tests.outbound.conftest import (
+    celery_processes,  # noqa: F401 (fixture)
+    link_account,
+    wait_until,
+)
 
 
-def test_an_agent_starts_a_chat_to_a_known_telegram_customer_and_gets_the_answer(live_daphne, desk_tx):
+@pytest.mark.parametrize("shape", ["embedded", pytest.param("worker", marks=pytest.mark.celery_worker)])
+def test_an_agent_starts_a_chat_to_a_known_telegram_customer_and_gets_the_answer(live_daphne, desk_tx, shape, request):
+    """On the worker shape the first message goes out from a Celery worker."""
     ChatSettings(outbound_no_response_timeout=300).save()
+    if shape == "worker":
+        request.getfixturevalue("celery_processes").worker()
     account, sim = link_account(live_daphne.url)
     register_webhook(account=sim, url=f"{live_daphne.url}{account.webhook_path}", secret=account.webhook_secret)
     service = desk_tx.service("Sales")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,7 +13,10 @@ from agentdesk import routing, services, tasks
 from agentdesk.models import Agent, ChatAssignment
 from scenarios.models import ChatSettings
 from simulator.services import customer_says, get_customer
-from tests.outbound.conftest import wait_until
+from tests.outbound.conftest import (
+    celery_processes,  # noqa: F401 (fixture)
+    wait_until,
+)
 from tests.scenarios.conftest import mobile_chat  # noqa: F401, F811 (fixture)
 from tests.scenarios.test_end_to_end import has, logged_in_agent, setup_chat
 
@@ -54,8 +58,14 @@ def test_without_ramp_up_every_queued_chat_comes_at_once(desk):
     assert held(agent) == 3
 
 
-def test_offers_through_the_simulator_are_spaced_by_the_interval(live_daphne, mobile_chat):  # noqa: F811
+@pytest.mark.parametrize("shape", ["embedded", pytest.param("worker", marks=pytest.mark.celery_worker)])
+def test_offers_through_the_simulator_are_spaced_by_the_interval(live_daphne, mobile_chat, shape, request):  # noqa: F811
+    """On the worker shape the spacing countdowns and the desk sweeper run in a Celery worker and beat."""
     ChatSettings(ramp_up_interval=2).save()
+    if shape == "worker":
+        processes = request.getfixturevalue("celery_processes")
+        processes.worker()
+        processes.beat()
     account, sim, team = setup_chat(live_daphne.url, mobile_chat)
     agent = logged_in_agent("rita", team)  # logged in, Not Ready: the chats queue
     for name in ("ann", "bea", "cid"):
