@@ -194,7 +194,7 @@ def test_a_receipt_that_beat_the_send_commit_is_applied_when_the_id_is_recorded(
     message = outbound(interaction, "fast platform", status="sending")
     hold_receipt(account=account, platform_message_id="m-42", status="delivered", at=timezone.now())
 
-    outcome = delivery._record_sent(message.pk, "m-42")  # what the worker does when send_text returns
+    outcome = delivery._record_sent(message, "m-42")  # what the worker does when send_text returns
 
     message.refresh_from_db()
     assert outcome.status == message.status == Message.Status.DELIVERED
