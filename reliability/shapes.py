@@ -117,7 +117,7 @@ def clear_redis_keys(redis_url: str, prefix: str) -> None:
 
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     with contextlib.suppress(redis.RedisError):
-        names = ["celery", "outbound", "unacked", "unacked_index", "unacked_mutex"]
+        names = ["celery", "inbox", "outbound", "unacked", "unacked_index", "unacked_mutex"]
         for pattern in (f"{prefix}*", "_kombu.binding*", "celery-task-meta-*"):
             names += [k.decode() for k in client.scan_iter(match=pattern, count=500)]
         if names:

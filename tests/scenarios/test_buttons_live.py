@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import transaction
 
+from agentdesk import services as desk
+from conversations.models import Message
 from integrations.models import IntegrationAccount
 from scenarios.models import ScenarioEntry
 from simulator.models import SimAccount, SimMessage, SimRequest
@@ -15,6 +18,8 @@ from simulator.services import customer_presses, customer_says, get_customer
 from tests.agentdesk.conftest import demo_center  # noqa: F401 (fixture)
 from tests.outbound.conftest import wait_until
 from tests.scenarios.conftest import make_scenario
+from tests.scenarios.test_end_to_end import logged_in_agent, setup_chat
+from tests.scenarios.test_inactivity_live import customer_writes_and_agent_accepts
 
 pytestmark = [pytest.mark.postgres]
 
@@ -111,3 +116,28 @@ def test_the_simulator_page_renders_buttons_and_a_click_answers(demo_center, pag
     expect(key).to_be_visible()
     key.click()
     expect(page.locator("#messages li.out", has_text="You said: No")).to_be_visible()
+
+
+@pytest.mark.celery_worker
+def test_worker_an_agents_buttons_go_out_from_the_worker_and_a_press_comes_back(
+    live_daphne, celery_processes, mobile_chat
+):
+    """The production shape's side: the agent's `/buttons` reply is sent by a Celery worker
+    (the keyboard built by the provider there), and the pressed label lands in the chat."""
+    account, sim, team = setup_chat(live_daphne.url, mobile_chat)
+    agent = logged_in_agent("alice", team)
+    with transaction.atomic():
+        desk.set_state(agent_user=agent.user, state="ready")
+    celery_processes.worker()
+    interaction = customer_writes_and_agent_accepts(account, sim, agent)
+    desk.send_reply(agent_user=agent.user, interaction_id=interaction.pk, text="Which size? /buttons [S] [M] [L]")
+    wait_until(lambda: any(m.text == "Which size?" for m in out(sim)), what="the question from the worker", timeout=30)
+    question = next(m for m in out(sim) if m.text == "Which size?")
+    assert [[b["label"] for b in row] for row in question.markup["buttons"]] == [["S", "M", "L"]]
+    ann = get_customer(account=sim, key="ann")
+    customer_presses(account=sim, customer=ann, message_id=question.id, label="M")
+    wait_until(
+        lambda: Message.objects.filter(interaction=interaction, direction="in", text="M").exists(),
+        what="the pressed button as the customer's text in the same chat",
+        timeout=30,
+    )
