@@ -122,7 +122,9 @@ def live_daphne(transactional_db, tmp_path, request):
     """The product served by a real Daphne process on the test database (HTTP + WebSocket).
 
     Data the test writes must be committed to be seen (hence transactional_db). With
-    `@pytest.mark.embedded_beat` the server runs the beat schedule itself, as `make run` does.
+    `@pytest.mark.embedded_beat` the server runs the beat schedule itself, as `make run` does;
+    with `@pytest.mark.production_shape` it runs no task itself: every task goes through Redis
+    to the Celery workers the test starts (`celery_processes`), as in production.
     """
     import subprocess
     import sys
@@ -135,6 +137,10 @@ def live_daphne(transactional_db, tmp_path, request):
     env = server_environment(PUBLIC_BASE_URL=url, ALLOWED_HOSTS="127.0.0.1,localhost")
     if request.node.get_closest_marker("embedded_beat"):
         env["EMBEDDED_BEAT"] = "true"
+    if request.node.get_closest_marker("production_shape"):
+        if not settings.REDIS_URL:
+            _missing("Redis is not reachable: the production shape needs it")
+        env["CELERY_TASK_ALWAYS_EAGER"] = "false"
 
     def start():
         with open(log_path, "ab") as log:

@@ -141,3 +141,27 @@ def test_worker_an_agents_buttons_go_out_from_the_worker_and_a_press_comes_back(
         what="the pressed button as the customer's text in the same chat",
         timeout=30,
     )
+
+
+@pytest.mark.celery_worker
+@pytest.mark.production_shape
+def test_production_shape_send_message_buttons_and_a_press_continues_the_scenario(
+    live_daphne, celery_processes, mobile_chat
+):
+    """No eager task anywhere: the webhook's inbox processing, the scenario's Send Message with
+    `/buttons`, its send and the If on the pressed text all run in Celery workers."""
+    account, sim, _team = setup_chat(live_daphne.url, mobile_chat)
+    ScenarioEntry.objects.update(scenario=make_scenario(BLOCKS))
+    worker = celery_processes.worker()
+    celery_processes.beat()
+    ann = get_customer(account=sim, key="ann", name="Ann Lee")
+    customer_says(account=sim, customer=ann, text="Hi")
+    wait_until(lambda: any(m.text == "Do you agree?" for m in out(sim)), what="the question", timeout=40)
+    question = next(m for m in out(sim) if m.text == "Do you agree?")
+    assert [[b["label"] for b in row] for row in question.markup["buttons"]] == [["Yes", "No"]]
+    customer_presses(account=sim, customer=ann, message_id=question.id, label="Yes")
+    wait_until(lambda: any(m.text == "Great, you said yes." for m in out(sim)), what="the If's branch", timeout=40)
+    assert Message.objects.filter(interaction__account=account, direction="in", text="Yes").count() == 1
+    ran = open(worker.log_path, errors="replace").read()
+    for task in ("process_inbox", "dispatch_chat_events", "send_message"):  # the worker did the work
+        assert f"integrations.tasks.{task}" in ran or f"conversations.tasks.{task}" in ran, task
