@@ -24,10 +24,9 @@ from agentdesk import services as desk
 from contactcenter import scheduling
 from conversations.models import Interaction, Message
 from conversations.services import end_interaction
-from integrations.errors import OutboundRefused
-from integrations.outbound import queue_text
 from scenarios.chat_settings import Layers
 from scenarios.models import ChatInactivity, ChatSettings, ScenarioEntry, ScenarioRun
+from scenarios.services import send_system_text
 
 logger = logging.getLogger(__name__)
 
@@ -154,13 +153,7 @@ def fire(row_id: int, *, now: dt.datetime | None = None) -> str:
 
 
 def _send(interaction: Interaction, text: str) -> None:
-    if not text or interaction.customer.unreachable_at:
-        return
-    try:
-        with transaction.atomic():
-            queue_text(interaction=interaction, text=text, sender=Message.Sender.SYSTEM)
-    except OutboundRefused as exc:
-        logger.warning("inactivity message to interaction %s not sent: %s", interaction.pk, exc)
+    send_system_text(interaction=interaction, text=text, what="inactivity")
 
 
 def _close(row: ChatInactivity, interaction: Interaction, *, now: dt.datetime) -> None:

@@ -104,6 +104,18 @@ def send_to_customer(*, interaction: Interaction, text: str) -> list[Message]:
         raise SendFailed(str(exc)) from exc
 
 
+def send_system_text(*, interaction: Interaction, text: str, what: str) -> None:
+    """Queue a system chat message (inactivity, agent joined, ...) to the customer, if there is
+    a text and the customer can be reached; a refusal is logged, never raised."""
+    if not text or interaction.customer.unreachable_at:
+        return
+    try:
+        with transaction.atomic():
+            queue_text(interaction=interaction, text=text, sender=Message.Sender.SYSTEM)
+    except OutboundRefused as exc:
+        logger.warning("%s message to interaction %s not sent: %s", what, interaction.pk, exc)
+
+
 def send_image_to_customer(*, interaction: Interaction, url: str, caption: str = "") -> list[Message]:
     """Queue a picture by its https URL (the platform fetches it), with the text as caption."""
     customer = interaction.customer

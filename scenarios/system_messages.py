@@ -15,12 +15,10 @@ import logging
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from conversations.models import ChatEvent, Interaction, Message
-from integrations.errors import OutboundRefused
-from integrations.outbound import queue_text
+from conversations.models import ChatEvent, Interaction
 from scenarios.chat_settings import Layers
 from scenarios.models import AGENT_PLACEHOLDER, ScenarioRun, SystemMessageEvent
-from scenarios.services import entry_for_account
+from scenarios.services import entry_for_account, send_system_text
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +66,7 @@ def on_chat_event(event: ChatEvent) -> None:
         if interaction is None or not _first_handling(event.pk):
             return
         text = text_for(prefix, interaction, agent_user_id=event.data.get("agent_user_id"))
-        if not text or interaction.customer.unreachable_at:
-            return
-        try:
-            with transaction.atomic():
-                queue_text(interaction=interaction, text=text, sender=Message.Sender.SYSTEM)
-        except OutboundRefused as exc:
-            logger.warning("system message %s to interaction %s not sent: %s", prefix, interaction.pk, exc)
+        send_system_text(interaction=interaction, text=text, what=f"system ({prefix})")
 
 
 def _first_handling(event_id: int) -> bool:
