@@ -20,12 +20,21 @@ KINDS = (
     ("chat-event worker", "chat@"),
     ("Celery beat", " beat"),
     ("Daphne (/ws/)", "contactcenter.server"),
+    ("send worker", "-Q outbound"),
+    ("fake platform", "bench.fake_platform"),
     ("load client (bench)", "-m bench"),
 )
 
 
-def snapshot() -> dict[int, tuple[str, int]]:
-    """pid -> (kind, CPU ticks so far) for the processes of the kinds above."""
+# Shared services: every process of theirs counts (they serve only us during a phase).
+SHARED = ("PostgreSQL", "Redis")
+
+
+def snapshot(sessions: set[int] | None = None) -> dict[int, tuple[str, int]]:
+    """pid -> (kind, CPU ticks so far) for the processes of the kinds above. With `sessions`,
+    only PostgreSQL, Redis, this process (the load client) and processes of those sessions
+    count (the bench starts each process in its own session): a test run or another server on
+    the box is left out."""
     found = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -38,8 +47,10 @@ def snapshot() -> dict[int, tuple[str, int]]:
         except OSError:
             continue  # gone meanwhile
         kind = next((label for label, piece in KINDS if piece in command), None)
-        if kind is not None:
-            found[int(name)] = (kind, int(fields[11]) + int(fields[12]))  # utime + stime
+        ours = sessions is None or kind in SHARED or int(fields[3]) in sessions or int(name) == os.getpid()
+        if kind is None or not ours:
+            continue
+        found[int(name)] = (kind, int(fields[11]) + int(fields[12]))  # utime + stime
     return found
 
 

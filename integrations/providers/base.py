@@ -277,6 +277,7 @@ class Provider(Protocol):
     TEXT_LIMIT: int  # the longest text one message may carry, in `text_length` units
     FETCHES_PROFILE: bool  # names come from a profile API (once per customer), not with messages
     RATE_LIMIT_PER_RECIPIENT: bool  # "too many requests" caps one recipient, not the whole bot
+    DELIVERY_RECEIPTS: bool  # the platform's webhooks report our messages delivered or read
     LIVE_WEBHOOK_HEALTH: bool  # webhook_info is cheap enough to show live in the account list
 
     def verify(self, account: IntegrationAccount, request: WebhookRequest) -> None: ...  # WebhookRejected

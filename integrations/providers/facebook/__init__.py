@@ -19,6 +19,7 @@ from integrations.providers.facebook.media import MEDIA_LIMITS, fetch_media, sen
 # Names come from the Graph profile API (once per customer), not with messages.
 FETCHES_PROFILE = True
 RATE_LIMIT_PER_RECIPIENT = False
+DELIVERY_RECEIPTS = True
 LIVE_WEBHOOK_HEALTH = False
 text_length = base.count_characters
 webhook_target = base.public_webhook_url
@@ -32,6 +33,7 @@ __all__ = [
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",
+    "DELIVERY_RECEIPTS",
     "TEXT_LIMIT",
     "extra_webhook_urls",
     "fetch_profile",

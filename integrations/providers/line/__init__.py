@@ -20,6 +20,7 @@ from integrations.providers.line.media import MEDIA_LIMITS, fetch_media, send_me
 # Names come from LINE's profile API (once per customer), not with messages.
 FETCHES_PROFILE = True
 RATE_LIMIT_PER_RECIPIENT = False
+DELIVERY_RECEIPTS = False
 LIVE_WEBHOOK_HEALTH = False
 webhook_target = base.public_webhook_url
 extra_webhook_urls = base.no_extra_urls
@@ -32,6 +33,7 @@ __all__ = [
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",
+    "DELIVERY_RECEIPTS",
     "TEXT_LIMIT",
     "extra_webhook_urls",
     "fetch_profile",

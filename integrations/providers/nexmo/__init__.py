@@ -20,6 +20,7 @@ from integrations.providers.nexmo.media import MEDIA_LIMITS, fetch_media, send_m
 
 FETCHES_PROFILE = False
 RATE_LIMIT_PER_RECIPIENT = False
+DELIVERY_RECEIPTS = True
 LIVE_WEBHOOK_HEALTH = False
 text_length = base.count_characters
 webhook_target = base.public_webhook_url
@@ -31,6 +32,7 @@ __all__ = [
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",
+    "DELIVERY_RECEIPTS",
     "TEXT_LIMIT",
     "extra_webhook_urls",
     "fetch_profile",

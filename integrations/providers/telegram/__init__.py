@@ -19,6 +19,7 @@ from integrations.providers.telegram.media import MEDIA_LIMITS, fetch_media, sen
 # getWebhookInfo is cheap: the account list shows the live webhook health.
 FETCHES_PROFILE = False
 RATE_LIMIT_PER_RECIPIENT = False
+DELIVERY_RECEIPTS = False
 LIVE_WEBHOOK_HEALTH = True
 text_length = base.count_characters
 webhook_target = base.public_webhook_url
@@ -32,6 +33,7 @@ __all__ = [
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",
+    "DELIVERY_RECEIPTS",
     "TEXT_LIMIT",
     "extra_webhook_urls",
     "fetch_profile",

@@ -20,6 +20,7 @@ from integrations.providers.viber.media import MEDIA_LIMITS, fetch_media, send_m
 # Viber's "too many requests" (status 12) caps messages to one user, not the bot.
 FETCHES_PROFILE = False
 RATE_LIMIT_PER_RECIPIENT = True
+DELIVERY_RECEIPTS = True
 LIVE_WEBHOOK_HEALTH = False
 text_length = base.count_characters
 extra_webhook_urls = base.no_extra_urls
@@ -32,6 +33,7 @@ __all__ = [
     "FETCHES_PROFILE",
     "LIVE_WEBHOOK_HEALTH",
     "RATE_LIMIT_PER_RECIPIENT",
+    "DELIVERY_RECEIPTS",
     "TEXT_LIMIT",
     "extra_webhook_urls",
     "fetch_profile",
