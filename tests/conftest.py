@@ -8,7 +8,9 @@ import shutil
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection, connections, transaction
+from django.test import TransactionTestCase
 
 CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -18,6 +20,82 @@ def _missing(reason: str) -> None:
     if CI:
         pytest.fail(f"CI=true and {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+# --- Speed: cheap password hashes, a cheap empty database between transactional tests ----
+
+
+class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2 with few rounds, for the hundreds of users the tests create (a full
+    hash costs 0.3 to 0.6 s here). The hash names its rounds, so the servers a test starts
+    (Django's default hashers) verify it as usual; no test is about the cost of a hash."""
+
+    iterations = 1_000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashes():
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = [f"{__name__}.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+def _auth_catalog(db_name: str) -> tuple:
+    """The content types and permissions rows: what post_migrate recreates after a flush."""
+    with connections[db_name].cursor() as cursor:
+        cursor.execute("SELECT id, app_label, model FROM django_content_type ORDER BY id")
+        content_types = cursor.fetchall()
+        cursor.execute("SELECT id, content_type_id, codename, name FROM auth_permission ORDER BY id")
+        return content_types, cursor.fetchall()
+
+
+_catalogs: dict[str, tuple] = {}
+_django_fixture_teardown = TransactionTestCase._fixture_teardown
+
+
+def _emptying_fixture_teardown(self):
+    """A transactional test's teardown leaves the database as Django's flush does, faster.
+
+    Django's flush TRUNCATEs every table (0.3 to 0.9 s for our 61 tables, most of them empty)
+    and then post_migrate recreates the content types and permissions. On PostgreSQL this
+    DELETEs every other table's rows in one transaction instead (the foreign keys are
+    deferred, so the order does not matter) and keeps those two tables when they hold
+    exactly what the migrations made; anything else, and any other database, takes Django's
+    own flush.
+    """
+    names = self._databases_names(include_mirrors=False)
+    if (
+        self.available_apps is not None
+        or self.serialized_rollback
+        or any(connections[name].vendor != "postgresql" or name not in _catalogs for name in names)
+    ):
+        return _django_fixture_teardown(self)
+    for name in names:
+        conn = connections[name]
+        if _auth_catalog(name) != _catalogs[name]:
+            _django_fixture_teardown(self)  # a test changed them: flush and let post_migrate rebuild
+            _catalogs[name] = _auth_catalog(name)
+            continue
+        tables = conn.introspection.django_table_names(only_existing=True, include_views=False)
+        with transaction.atomic(using=name), conn.cursor() as cursor:
+            for table in tables:
+                if table not in ("django_content_type", "auth_permission"):
+                    cursor.execute(f"DELETE FROM {conn.ops.quote_name(table)}")  # noqa: S608 (our table names)
+    return None
+
+
+TransactionTestCase._fixture_teardown = _emptying_fixture_teardown
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and the catalog the quick teardown compares with."""
+    with django_db_blocker.unblock():
+        for name in connections:
+            if connections[name].vendor == "postgresql":
+                _catalogs[name] = _auth_catalog(name)
 
 
 @pytest.fixture(autouse=True)
