@@ -107,6 +107,31 @@ def _cancel_embedded_timers():
     embedded.cancel_pending()
 
 
+# --- Order: the long tests first ----------------------------------------------------------
+
+# Tests that start servers, workers or a browser take seconds to a minute each. Run them first
+# (`slow` ones, then those with Celery workers, then those with a Daphne or a browser), so
+# that a parallel run ends on short tests instead of one long test on one xdist worker while
+# the others idle; scripts/run-tests.sh hands tests out two at a time to keep that order.
+# So tests on a plain `db` may now run after transactional ones, whose flush also empties
+# what the data migrations installed (the stock Mobile Chat): the tests that need it install
+# it again when it is gone (the `mobile_chat` fixture and its kin).
+_SLOW_FIXTURES = (("celery_processes",), ("live_daphne", "page", "browser"))
+
+
+def _start_rank(item) -> int:
+    if item.get_closest_marker("slow"):
+        return 0
+    for rank, names in enumerate(_SLOW_FIXTURES, start=1):
+        if any(name in item.fixturenames for name in names):
+            return rank
+    return len(_SLOW_FIXTURES) + 1
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=_start_rank)  # stable: pytest-django's order within a rank
+
+
 @pytest.fixture
 def require_postgres():
     if connection.vendor != "postgresql":
