@@ -451,7 +451,14 @@ async def drive(load: Load, *, seconds: float, drain: float, during=None) -> Non
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64))
     hard_deadline = time.monotonic() + seconds + drain
     agent_tasks = [asyncio.create_task(a.run(load.stop_agents)) for a in load.agents]
-    await asyncio.sleep(1.0)  # logged in and Ready before the first customer writes
+    # Logged in and Ready before the first customer writes (with nobody logged in, a scenario
+    # tells the customer that no agent can answer): wait for it rather than a fixed second,
+    # which a busy machine overran.
+    ready_by = time.monotonic() + 30
+    while not all(a._was_ready for a in load.agents) and time.monotonic() < ready_by:
+        if any(task.done() for task in agent_tasks):
+            break  # an agent failed (its error is raised below)
+        await asyncio.sleep(0.1)
     customer_tasks = [asyncio.create_task(c.run(load.stop_customers, hard_deadline)) for c in load.customers]
     extra = asyncio.create_task(during(load)) if during else None
     try:

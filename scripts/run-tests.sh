@@ -42,5 +42,7 @@ export CELERY_TASK_ALWAYS_EAGER=true
 echo "database: ${DATABASE_URL:-sqlite}  redis: ${REDIS_URL:-none}"
 # Three workers on two cores: most long tests wait on servers, browsers and workers, not the CPU
 # (measured: 6m15s with 3 workers; 8 to 10 minutes with 2). Each xdist worker has its
-# own test database and Redis db (settings.py).
-exec "$PY" -m pytest -n "${PYTEST_WORKERS:-3}" "$@"
+# own test database and Redis db (settings.py). The long tests are collected first
+# (tests/conftest.py) and handed out two at a time, so that no worker is left with a queue of
+# them at the end while the others idle.
+exec "$PY" -m pytest -n "${PYTEST_WORKERS:-3}" --maxschedchunk=2 "$@"

@@ -8,7 +8,9 @@ import shutil
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection, connections, transaction
+from django.test import TransactionTestCase
 
 CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -20,6 +22,82 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+# --- Speed: cheap password hashes, a cheap empty database between transactional tests ----
+
+
+class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2 with few rounds, for the hundreds of users the tests create (a full
+    hash costs 0.3 to 0.6 s here). The hash names its rounds, so the servers a test starts
+    (Django's default hashers) verify it as usual; no test is about the cost of a hash."""
+
+    iterations = 1_000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashes():
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = [f"{__name__}.QuickPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+def _auth_catalog(db_name: str) -> tuple:
+    """The content types and permissions rows: what post_migrate recreates after a flush."""
+    with connections[db_name].cursor() as cursor:
+        cursor.execute("SELECT id, app_label, model FROM django_content_type ORDER BY id")
+        content_types = cursor.fetchall()
+        cursor.execute("SELECT id, content_type_id, codename, name FROM auth_permission ORDER BY id")
+        return content_types, cursor.fetchall()
+
+
+_catalogs: dict[str, tuple] = {}
+_django_fixture_teardown = TransactionTestCase._fixture_teardown
+
+
+def _emptying_fixture_teardown(self):
+    """A transactional test's teardown leaves the database as Django's flush does, faster.
+
+    Django's flush TRUNCATEs every table (0.3 to 0.9 s for our 61 tables, most of them empty)
+    and then post_migrate recreates the content types and permissions. On PostgreSQL this
+    DELETEs every other table's rows in one transaction instead (the foreign keys are
+    deferred, so the order does not matter) and keeps those two tables when they hold
+    exactly what the migrations made; anything else, and any other database, takes Django's
+    own flush.
+    """
+    names = self._databases_names(include_mirrors=False)
+    if (
+        self.available_apps is not None
+        or self.serialized_rollback
+        or any(connections[name].vendor != "postgresql" or name not in _catalogs for name in names)
+    ):
+        return _django_fixture_teardown(self)
+    for name in names:
+        conn = connections[name]
+        if _auth_catalog(name) != _catalogs[name]:
+            _django_fixture_teardown(self)  # a test changed them: flush and let post_migrate rebuild
+            _catalogs[name] = _auth_catalog(name)
+            continue
+        tables = conn.introspection.django_table_names(only_existing=True, include_views=False)
+        with transaction.atomic(using=name), conn.cursor() as cursor:
+            for table in tables:
+                if table not in ("django_content_type", "auth_permission"):
+                    cursor.execute(f"DELETE FROM {conn.ops.quote_name(table)}")  # noqa: S608 (our table names)
+    return None
+
+
+TransactionTestCase._fixture_teardown = _emptying_fixture_teardown
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and the catalog the quick teardown compares with."""
+    with django_db_blocker.unblock():
+        for name in connections:
+            if connections[name].vendor == "postgresql":
+                _catalogs[name] = _auth_catalog(name)
+
+
 @pytest.fixture(autouse=True)
 def _cancel_embedded_timers():
     """Eager-mode timer threads a test started must not fire into the next test."""
@@ -27,6 +105,31 @@ def _cancel_embedded_timers():
     from contactcenter import embedded
 
     embedded.cancel_pending()
+
+
+# --- Order: the long tests first ----------------------------------------------------------
+
+# Tests that start servers, workers or a browser take seconds to a minute each. Run them first
+# (`slow` ones, then those with Celery workers, then those with a Daphne or a browser), so
+# that a parallel run ends on short tests instead of one long test on one xdist worker while
+# the others idle; scripts/run-tests.sh hands tests out two at a time to keep that order.
+# So tests on a plain `db` may now run after transactional ones, whose flush also empties
+# what the data migrations installed (the stock Mobile Chat): the tests that need it install
+# it again when it is gone (the `mobile_chat` fixture and its kin).
+_SLOW_FIXTURES = (("celery_processes",), ("live_daphne", "page", "browser"))
+
+
+def _start_rank(item) -> int:
+    if item.get_closest_marker("slow"):
+        return 0
+    for rank, names in enumerate(_SLOW_FIXTURES, start=1):
+        if any(name in item.fixturenames for name in names):
+            return rank
+    return len(_SLOW_FIXTURES) + 1
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=_start_rank)  # stable: pytest-django's order within a rank
 
 
 @pytest.fixture
@@ -176,11 +279,9 @@ def live_daphne(transactional_db, tmp_path, request):
     try:
         yield server
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
+        # The test is over: no need to wait for a graceful shutdown (restart() still does).
+        server.process.kill()
+        server.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 MAX_EXAMPLES = 6  # per operation: bounded so `make test` stays fast
 
 
+@pytest.mark.slow
 def test_the_live_api_answers_generated_requests_within_its_schema(live_server, settings):
     """Schemathesis' own pytest plugin does not run on pytest 9 yet, so its generated cases
     are driven here with Hypothesis, one bounded run per operation."""

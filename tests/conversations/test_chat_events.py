@@ -193,6 +193,7 @@ def test_the_embedded_beat_sweeps_with_no_worker_and_no_beat(broker_down, monkey
     assert ChatEvent.objects.get(interaction=interaction).dispatched_at is not None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("CHAT_EVENTS_CHILD") == "1", reason="the child run itself")
 def test_on_sqlite_too(db, tmp_path):
     """The same module on SQLite, the embedded default's database (a child pytest)."""

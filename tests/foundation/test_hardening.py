@@ -225,6 +225,7 @@ def test_load_demo_refuses_a_production_database():
     assert not get_user_model().objects.exists()
 
 
+@pytest.mark.slow
 def test_demo_secrets_are_derived_per_installation():
     code = (
         "import django; django.setup(); from simulator.demo import DEMO_CREDENTIALS as D; "

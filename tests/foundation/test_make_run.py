@@ -52,6 +52,7 @@ def make_run(tmp_path):
         log.close()
 
 
+@pytest.mark.slow
 def test_make_run_serves_admin_and_admin_logs_in(make_run):
     base, log_path = make_run
     session = requests.Session()

@@ -3,6 +3,7 @@ and real Celery worker / beat processes on the test database and this run's Redi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -120,15 +121,14 @@ class Processes:
         proc.wait(timeout=10)
 
     def stop_all(self) -> None:
+        """At the end of the test: kill -9 at once (a warm shutdown took 2 to 8 s per test, and
+        the next test starts on a flushed Redis db and an emptied database anyway)."""
         for proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
         for proc in self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
+            proc.wait(timeout=10)
 
 
 @pytest.fixture
