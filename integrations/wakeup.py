@@ -1,12 +1,13 @@
 """Coalesced wake-ups: at most one call of `wake_now` per process per window, none lost.
 
 A busy webhook process takes in hundreds of deliveries a second and each must wake the inbox
-processor. The wake itself (a Redis SET NX) was a quarter of the ack's time in the profile of
-`make bench`, and all but the first call of a burst find the flag set already. So a process
-wakes at once when it has not woken for `window` seconds, and otherwise leaves one trailing
-wake-up to its waker thread at the end of the window: a row is picked up at most `window`
-later than with a wake per delivery, and the last delivery of a burst still wakes the
-processor (a process that dies first leaves it to the inbox sweeper, as any lost wake-up).
+processor. The wake itself (a Redis SET NX, and a Celery publish when the flag was clear) was
+a quarter of the ack's time in the profile of `make bench` when every delivery made it, and
+still 12 % when the first of each window did. So a delivery only owes a wake-up (a flag under
+a lock) and the process's waker thread makes it: at once when it has not woken for `window`
+seconds, else at the end of the window. A row is picked up at most `window` later than with a
+wake per delivery, and the last delivery of a burst still wakes the processor (a process that
+dies first leaves it to the inbox sweeper, as any lost wake-up).
 
 One long-lived thread per process, not a timer per window: a new thread would open its own
 Redis connection each time (Django's cache clients are per thread), which the profile showed.
@@ -30,20 +31,15 @@ class CoalescedWake:
         self.changed = threading.Condition()
         self.pid: int | None = None  # the process whose waker thread runs
         self.last = float("-inf")  # monotonic time of the last wake
-        self.pending = False  # a trailing wake-up is owed
+        self.pending = False  # a wake-up is owed
 
     def __call__(self) -> None:
-        now = time.monotonic()
+        """Owe a wake-up: one owed wake-up covers every call until the waker thread makes it."""
         with self.changed:
             self._start_thread()
-            due = now - self.last >= self.window
-            if due:
-                self.last = now
-            elif not self.pending:  # one trailing wake covers every call until it runs
+            if not self.pending:
                 self.pending = True
                 self.changed.notify()
-        if due:
-            self.wake_now()
 
     def _start_thread(self) -> None:
         """Once per process (a forked child, gunicorn or Celery prefork, has no thread)."""
@@ -53,6 +49,7 @@ class CoalescedWake:
         threading.Thread(target=self._trail, name="inbox-waker", daemon=True).start()
 
     def _trail(self) -> None:
+        """The waker thread: make each owed wake-up, no sooner than a window after the last."""
         while True:
             with self.changed:
                 while not self.pending:
@@ -66,4 +63,4 @@ class CoalescedWake:
             try:
                 self.wake_now()
             except Exception:
-                logger.warning("trailing wake-up failed; the sweeper will run the processor", exc_info=True)
+                logger.warning("inbox wake-up failed; the sweeper will run the processor", exc_info=True)

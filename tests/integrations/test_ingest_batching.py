@@ -127,20 +127,29 @@ def test_many_events_are_split_into_chunks_and_each_is_dispatched(require_postgr
     assert not ChatEvent.objects.filter(dispatched_at__isnull=True).exists()
 
 
-def test_wake_ups_in_one_window_make_one_call_now_and_one_trailing_call():
-    calls = []
-    wake = CoalescedWake(lambda: calls.append(time.monotonic()), window=0.2)
-    started = time.monotonic()
-    for _ in range(50):
-        wake()
-    assert len(calls) == 1  # the first at once; the rest share one trailing wake-up
+def _wait_for(calls: list, count: int) -> None:
     deadline = time.monotonic() + 5
-    while len(calls) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    while len(calls) < count and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_wake_ups_in_one_window_make_one_call_at_once_and_one_trailing_call():
+    calls = []
+    caller = []
+    wake = CoalescedWake(lambda: (calls.append(time.monotonic()), caller.append(threading.get_ident())), window=0.2)
+    started = time.monotonic()
+    wake()
+    _wait_for(calls, 1)
+    assert len(calls) == 1 and calls[0] - started < 0.15  # the first without waiting for the window
+    for _ in range(50):
+        wake()  # within the window: they share one trailing wake-up
+    _wait_for(calls, 2)
     time.sleep(0.3)  # no third call comes
-    assert len(calls) == 2 and calls[1] - started >= 0.19
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.19
+    assert threading.get_ident() not in caller  # never on the caller's (the request's) thread
     wake()  # a window later: at once again
-    assert len(calls) == 3
+    _wait_for(calls, 3)
+    assert len(calls) == 3 and calls[2] - calls[1] < 0.5
 
 
 def test_wake_ups_from_many_threads_are_never_all_dropped():
