@@ -315,6 +315,12 @@ def page(browser):
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # expect() waits for the same end state, up to 15 s like the page's actions (its default
+    # is 5 s): on the two-core CI machine three xdist workers run servers, Celery workers and
+    # browsers at once, and a frame once took longer than 5 s to show.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     yield page
     context.close()
 
