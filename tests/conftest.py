@@ -99,6 +99,17 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _forget_wanted_event_kinds():
+    """The kinds event-webhook subscriptions want are cached per process for 5 s: an earlier
+    test's subscription must not make this test record chat events it never asked for."""
+    from api.integration_events import forget_cached_kinds
+
+    forget_cached_kinds()
+    yield
+    forget_cached_kinds()
+
+
+@pytest.fixture(autouse=True)
 def _cancel_embedded_timers():
     """Eager-mode timer threads a test started must not fire into the next test."""
     yield

@@ -190,7 +190,8 @@ def test_the_embedded_beat_sweeps_with_no_worker_and_no_beat(broker_down, monkey
     finally:
         beat.stop()
     assert bot_texts(interaction) == ["Hello Ed!", "What can we do?"]
-    assert ChatEvent.objects.get(interaction=interaction).dispatched_at is not None
+    message_event = ChatEvent.objects.get(interaction=interaction, kind=ChatEvent.Kind.CUSTOMER_MESSAGE)
+    assert message_event.dispatched_at is not None
 
 
 @pytest.mark.slow
