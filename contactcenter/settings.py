@@ -361,7 +361,7 @@ from kombu import Queue  # noqa: E402
 # acknowledgement is set on the send task itself.
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("inbox"), Queue("outbound"))
 CELERY_TASK_ROUTES = {
-    "integrations.tasks.send_message": {"queue": "outbound"},
+    "integrations.tasks.send_outbound": {"queue": "outbound"},
     "integrations.tasks.process_inbox": {"queue": "inbox"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -377,6 +377,10 @@ OUTBOUND_BACKOFF_BASE = env.float("OUTBOUND_BACKOFF_BASE", default=2.0)
 OUTBOUND_BACKOFF_CAP = env.float("OUTBOUND_BACKOFF_CAP", default=300.0)
 # Off only to measure raw send capacity (`make bench`): the platforms' caps are then not kept.
 OUTBOUND_RATE_LIMIT = env.bool("OUTBOUND_RATE_LIMIT", default=True)
+# The sender (integrations.sender) claims this many due messages a round and sends them side by
+# side on at most this many threads per process.
+OUTBOUND_BATCH_SIZE = env.int("OUTBOUND_BATCH_SIZE", default=50)
+OUTBOUND_SEND_THREADS = env.int("OUTBOUND_SEND_THREADS", default=50)
 
 # --- Outgoing event webhooks (api.event_webhooks) -------------------------------------
 
@@ -398,6 +402,7 @@ SCHEDULER_MAX_COUNTDOWN = env.float(
 # A webhook process wakes the inbox processor at most once per this many seconds (the calls
 # in between share one trailing wake-up): integrations.wakeup. 0 = a wake-up per delivery.
 INBOX_WAKE_WINDOW = env.float("INBOX_WAKE_WINDOW", default=0.005)
+OUTBOUND_WAKE_WINDOW = env.float("OUTBOUND_WAKE_WINDOW", default=0.005)  # the same for the outbound sender
 # Processed inbox rows (the dedupe keys of platform events) are deleted after this many days.
 INBOX_RETENTION_DAYS = env.float("INBOX_RETENTION_DAYS", default=7.0)
 CHAT_EVENT_SWEEP_INTERVAL = env.float("CHAT_EVENT_SWEEP_INTERVAL", default=2.0)

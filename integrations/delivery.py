@@ -1,13 +1,14 @@
-"""Sending one outbound message: mark sending, commit, call the platform, record the result.
+"""Outbound delivery rules: what may be sent, what an error means, sweeping and the admin's Retry.
 
-The message row is the idempotency record. `send_queued_message` locks it, goes on only if
-it is queued and due, and commits "sending" before any network call; a duplicated or late
-task therefore finds "sending"/"sent" and does nothing. What can still happen is a crash
-between the platform accepting the message and our commit: the sweeper then resends it
-(at-least-once), which LINE deduplicates by the X-Line-Retry-Key we send.
+`integrations.sender` claims, sends and records in batches; this module holds the rules it
+applies to each message. The message row is the idempotency record: a message is marked
+"sending" and committed before any network call, so a duplicated or late run leaves it alone.
+What can still happen is a crash between the platform accepting the message and our commit:
+the sweeper then resends it (at-least-once), which LINE deduplicates by the X-Line-Retry-Key
+we send.
 
-Order per customer: a message waits while an older outbound message of the same customer
-is queued or sending; whoever finishes a message hands the customer's next one to a task.
+Order per customer: a message waits while an older outbound message of the same customer is
+queued or sending; settling a message lets the sender claim the customer's next one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,11 +23,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from contactcenter import scheduling
 from conversations.models import Message
 from conversations.realtime import publish_message
-from conversations.services import apply_pending_receipts, mark_unreachable, status_changed
-from integrations import media, ratelimit
+from conversations.services import mark_unreachable, status_changed
+from integrations import media, ratelimit, sender_wake
 from integrations.directives import Buttons, Location
 from integrations.providers import get_provider
 from integrations.providers.base import PlatformError, RateLimited, RecipientUnreachable, Unavailable
@@ -35,7 +34,6 @@ from integrations.providers.base import PlatformError, RateLimited, RecipientUnr
 logger = logging.getLogger(__name__)
 
 PENDING = (Message.Status.QUEUED, Message.Status.SENDING)
-SEND_TASK = "integrations.tasks.send_message"
 FACEBOOK_WINDOW = dt.timedelta(hours=24)
 HUMAN_AGENT_WINDOW = dt.timedelta(days=7)
 
@@ -63,72 +61,14 @@ def backoff(attempt: int) -> float:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one run did: the message's status afterwards, and when to look again."""
+    """What recording an error did: the message's status afterwards, and when to look again."""
 
     status: str
     retry_in: float | None = None  # seconds, when the message went back to queued
     detail: str = ""
 
 
-# Sleep for a rate-limit slot in the worker only when it is this close; else requeue.
-MAX_SLOT_WAIT = 0.1
-
-
-def send_queued_message(*, message_id: int) -> Outcome:
-    """Send the message if it is queued, due and first in its customer's line."""
-    now = timezone.now()
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("account", "customer", "interaction")
-            .filter(pk=message_id, direction=Message.Direction.OUTBOUND)
-            .first()
-        )
-        if message is None:
-            return Outcome("missing")
-        if message.status != Message.Status.QUEUED:
-            return Outcome(message.status, detail="not queued")
-        if message.next_attempt_at and message.next_attempt_at > now + dt.timedelta(seconds=0.5):
-            return Outcome(message.status, detail="not due")
-        if older_pending(message).exists():
-            return Outcome(message.status, detail="waiting for an older message")
-        refusal = _refusal(message, now=now)
-        if refusal:
-            _fail(message, code="", text=refusal)
-            return Outcome(message.status, detail=refusal)
-        # One Redis round trip under the row lock (not a platform call): a slot is taken only
-        # by a message that will go now.
-        slot = ratelimit.reserve(
-            messenger=message.account.messenger,
-            account_id=message.account_id,
-            chat_id=message.customer.chat_id,
-            max_wait=MAX_SLOT_WAIT,
-        )
-        if not slot.granted:
-            message.next_attempt_at = now + dt.timedelta(seconds=slot.wait)
-            message.save(update_fields=["next_attempt_at", "updated_at"])
-            return Outcome(message.status, retry_in=slot.wait, detail="rate limit")
-        message.status = Message.Status.SENDING
-        message.attempts += 1
-        message.sending_started_at = now
-        message.save(update_fields=["status", "attempts", "sending_started_at", "updated_at"])
-        transaction.on_commit(lambda: publish_message(message))
-
-    # Outside any transaction: wait for the reserved slot, then the network call.
-    if slot.wait > 0:
-        time.sleep(slot.wait)
-    try:
-        sent = _platform_send(message)
-    except PlatformError as error:
-        return _record_error(message_id, error)
-    except Exception as error:  # a bug or an unwrapped network error: retry, never lose it
-        logger.exception("sending message %s failed unexpectedly", message_id)
-        wrapped = Unavailable(f"internal error: {type(error).__name__}", code="internal")
-        return _record_error(message_id, wrapped)
-    return _record_sent(message, sent.platform_message_id)
-
-
-def _platform_send(message: Message):
+def platform_send(message: Message):
     """One platform call: the message's file (uploaded, or offered by signed URL), its location,
     else its text (with buttons, when it carries them)."""
     provider = get_provider(message.account.messenger)
@@ -153,6 +93,19 @@ def older_pending(message: Message):
     )
 
 
+def first_in_line():
+    """Queued outbound messages with no older pending message of the same customer."""
+    older = Message.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        direction=Message.Direction.OUTBOUND,
+        status__in=PENDING,
+        pk__lt=OuterRef("pk"),
+    )
+    return Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED).exclude(
+        Exists(older)
+    )
+
+
 def _outside_facebook_window(message: Message, *, now: dt.datetime) -> dt.timedelta | None:
     """Time since the customer's last message when past the 24-hour window, else None."""
     last = message.customer.last_inbound_at
@@ -162,7 +115,7 @@ def _outside_facebook_window(message: Message, *, now: dt.datetime) -> dt.timede
     return elapsed if elapsed > FACEBOOK_WINDOW else None
 
 
-def _refusal(message: Message, *, now: dt.datetime) -> str:
+def refusal(message: Message, *, now: dt.datetime) -> str:
     """Why this message must not be sent at all, or ""."""
     if not message.account.enabled:
         return "Not sent: the integration account is disabled."
@@ -202,31 +155,7 @@ def _locked(message_id: int) -> Message:
 
 
 @transaction.atomic
-def _record_sent(message: Message, platform_message_id: str) -> Outcome:
-    """Record the platform's id on `message` (loaded before the call) if it is still pending.
-
-    One conditional UPDATE, which also locks the row until the commit, instead of loading it
-    again with its account, customer and chat (the send path's costliest query, make bench).
-    """
-    now = timezone.now()
-    sent = {"status": Message.Status.SENT, "platform_message_id": platform_message_id or ""}
-    sent |= {"sent_at": now, "next_attempt_at": None, "updated_at": now}
-    # Still pending ("queued" if the sweeper gave up on us meanwhile: we did send it).
-    if not Message.objects.filter(pk=message.pk, status__in=PENDING).update(**sent):
-        message.refresh_from_db(fields=["status"])
-        return Outcome(message.status)
-    for field_name, value in sent.items():
-        setattr(message, field_name, value)
-    # A delivery/read receipt may have beaten this commit (it is held until the id is known).
-    # Telegram and LINE send none: no query for them (a third of the send's ORM time).
-    if get_provider(message.account.messenger).DELIVERY_RECEIPTS:
-        apply_pending_receipts(message=message)
-    _after_final(message)
-    return Outcome(message.status)
-
-
-@transaction.atomic
-def _record_error(message_id: int, error: PlatformError) -> Outcome:
+def record_error(message_id: int, error: PlatformError) -> Outcome:
     message = _locked(message_id)
     if message.status not in PENDING:
         return Outcome(message.status, detail="already settled")
@@ -243,10 +172,10 @@ def _record_error(message_id: int, error: PlatformError) -> Outcome:
         return _requeue(message, retry_in=retry_in)
     if isinstance(error, Unavailable):
         if message.attempts >= max_attempts() or now - message.created_at > max_age():
-            _fail(message, code=message.error_code, text=f"Gave up after {message.attempts} attempts: {error.text}")
+            fail(message, code=message.error_code, text=f"Gave up after {message.attempts} attempts: {error.text}")
             return Outcome(message.status)
         return _requeue(message, retry_in=backoff(message.attempts))
-    _fail(message, code=message.error_code, text=message.error_text)
+    fail(message, code=message.error_code, text=message.error_text)
     if isinstance(error, RecipientUnreachable):
         mark_unreachable(message.customer, f"{error.text} ({error.code})" if error.code else error.text)
     return Outcome(message.status)
@@ -260,7 +189,7 @@ def _requeue(message: Message, *, retry_in: float) -> Outcome:
     return Outcome(message.status, retry_in=retry_in)
 
 
-def _fail(message: Message, *, code: str, text: str) -> None:
+def fail(message: Message, *, code: str, text: str) -> None:
     message.status = Message.Status.FAILED
     message.error_code = code[:64]
     message.error_text = text[:1000]
@@ -277,12 +206,14 @@ def _after_final(message: Message) -> None:
 
 
 def schedule_send(message_id: int, *, delay: float) -> None:
-    """Run the send task for the message in `delay` seconds (longer waits: the sweeper)."""
-    scheduling.run(SEND_TASK, message_id, delay=delay)
+    """Wake the sender when `message_id`, the head of its customer's line, is due: now, or in
+    `delay` seconds (longer than the scheduler's countdowns: the sweeper)."""
+    logger.debug("outbound message %s due in %.2f s", message_id, delay)
+    sender_wake.wake_later(delay=delay)
 
 
 def kick_next(*, customer_id: int) -> None:
-    """Hand the customer's oldest pending outbound message to a task, if it is queued."""
+    """Wake the sender for the customer's oldest pending outbound message, if it is queued."""
     head = (
         Message.objects.filter(customer_id=customer_id, direction=Message.Direction.OUTBOUND, status__in=PENDING)
         .order_by("pk")
@@ -295,7 +226,7 @@ def kick_next(*, customer_id: int) -> None:
     if head["next_attempt_at"] and head["next_attempt_at"] > now:
         schedule_send(head["pk"], delay=(head["next_attempt_at"] - now).total_seconds())
         return
-    # Restart the sweeper's grace: a task is on its way now.
+    # Restart the sweeper's grace: a run is on its way now.
     Message.objects.filter(pk=head["pk"], status=Message.Status.QUEUED).update(next_attempt_at=now)
     schedule_send(head["pk"], delay=0)
 
@@ -308,8 +239,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
     - "sending" for longer than the sending timeout: the worker died mid-send; back to queued
       (the attempt counts; the platform may have the message already: at-least-once).
-    - queued, due for longer than a grace period, first in its customer's line: its task was
-      lost (killed worker, broker restart, a countdown we never parked): enqueue it again.
+    - queued, due for longer than a grace period, first in its customer's line: its wake-up
+      was lost (killed worker, broker restart, a countdown we never parked): run the sender.
     """
     now = now or timezone.now()
     grace = dt.timedelta(seconds=settings.OUTBOUND_QUEUED_GRACE)
@@ -324,25 +255,14 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             .values_list("pk", flat=True)
         )
         Message.objects.filter(pk__in=stuck).update(status=Message.Status.QUEUED, next_attempt_at=now, updated_at=now)
-    older = Message.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        direction=Message.Direction.OUTBOUND,
-        status__in=PENDING,
-        pk__lt=OuterRef("pk"),
-    )
     due = list(
-        Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED)
-        .filter(next_attempt_at__lte=now - grace)
-        .exclude(Exists(older))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
+        first_in_line().filter(next_attempt_at__lte=now - grace).order_by("pk").values_list("pk", flat=True)[:1000]
     )
     # Restart their grace, so that one slow send is not enqueued again at every sweep.
     Message.objects.filter(pk__in=due, status=Message.Status.QUEUED).update(next_attempt_at=now)
     due = sorted(set(due) | set(stuck))
-    for message_id in due:
-        schedule_send(message_id, delay=0)
-    if stuck or due:
+    if due:
+        sender_wake.run_now()  # not a coalesced wake-up: its flag may be a lost run's
         logger.info("outbound sweep: %s stuck sending, %s requeued", len(stuck), len(due))
     return {"stuck": len(stuck), "requeued": len(due)}
 

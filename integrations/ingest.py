@@ -123,7 +123,7 @@ def _wake_now() -> None:
         logger.warning("could not wake the inbox processor; its sweeper will run it", exc_info=True)
 
 
-_coalesced_wake = CoalescedWake(_wake_now, window=settings.INBOX_WAKE_WINDOW)
+_coalesced_wake = CoalescedWake(_wake_now, window=settings.INBOX_WAKE_WINDOW, name="inbox-waker")
 
 
 # --- The processor ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 `queue_text` is what the scenario engine's Send Message block and agent replies call. The
 rows are written in one transaction, in order (their ids give the order per customer), and
-each is handed to the `send_message` task once the transaction commits.
+the outbound sender (`integrations.sender`) is woken once the transaction commits.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from contactcenter import scheduling
 from conversations import events
 from conversations.models import Interaction, Message
 from conversations.realtime import publish_message
-from integrations import delivery, directives, media
+from integrations import directives, media, sender_wake
 from integrations.errors import OutboundRefused
 from integrations.providers import get_provider
 
@@ -159,10 +158,8 @@ def _queue_part(interaction, part: directives.Part, *, sender, sender_user, spli
 def _after_queued(messages: list[Message]) -> None:
     for message in messages:
         publish_message(message)
-    # Only the customer's first pending message may go; settling a message hands the next one
-    # on (after its commit, so either that hand-over or this check sees the other's write).
-    if not delivery.older_pending(messages[0]).exists():
-        scheduling.run(delivery.SEND_TASK, messages[0].pk)
+    # The sender takes only the customer's first pending message, whenever it runs.
+    sender_wake.wake()
 
 
 class AttachmentRefused(OutboundRefused):

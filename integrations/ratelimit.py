@@ -70,12 +70,25 @@ def reserve(*, messenger: str, account_id, chat_id: str, max_wait: float) -> Res
 
     With OUTBOUND_RATE_LIMIT off (capacity benchmarks only) every send goes at once.
     """
+    [reservation] = reserve_many([(messenger, account_id, chat_id)], max_wait=max_wait)
+    return reservation
+
+
+def reserve_many(sends: list[tuple[str, object, str]], *, max_wait: float) -> list[Reservation]:
+    """`reserve` for each (messenger, account id, chat id), in order, in one Redis round trip:
+    the sender reserves a whole batch's slots at once, just before the calls go."""
     if not settings.OUTBOUND_RATE_LIMIT:
-        return Reservation(True, 0.0)
-    buckets = _buckets(messenger=messenger, account_id=account_id, chat_id=chat_id)
-    if not buckets:
-        return Reservation(True, 0.0)
-    return _backend().reserve(buckets, int(max_wait * 1_000_000))
+        return [Reservation(True, 0.0) for _ in sends]
+    groups = [_buckets(messenger=messenger, account_id=account, chat_id=chat) for messenger, account, chat in sends]
+    limited = [buckets for buckets in groups if buckets]
+    reserved = iter(_backend().reserve_many(limited, int(max_wait * 1_000_000)) if limited else [])
+    return [next(reserved) if buckets else Reservation(True, 0.0) for buckets in groups]
+
+
+def account_interval(messenger: str) -> float:
+    """Seconds between two sends of one account at the platform's steady rate (0: no limit)."""
+    rate = LIMITS.get(messenger, {}).get("account")
+    return 1 / rate.per_second if rate and settings.OUTBOUND_RATE_LIMIT else 0.0
 
 
 def pause(*, messenger: str, account_id, seconds: float) -> None:
@@ -104,30 +117,45 @@ def reset() -> None:
 
 # --- Backends -------------------------------------------------------------------------
 
-# KEYS: bucket keys. ARGV: max_wait_us, then interval_us and tolerance_us per key.
-# Returns {granted 0/1, wait_us}. The stored value is the bucket's theoretical arrival time.
+# One or more sends, each with its buckets, reserved in order (a later send sees the earlier
+# ones' reservations). KEYS: every send's bucket keys, send after send. ARGV: max_wait_us, then
+# per send its number of buckets n followed by n pairs (interval_us, tolerance_us).
+# Returns {granted 0/1, wait_us} per send. The stored value is the bucket's theoretical arrival time.
 _RESERVE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local max_wait = tonumber(ARGV[1])
-local slot = now
-local tats = {}
-for i, key in ipairs(KEYS) do
-  local tat = tonumber(redis.call('GET', key) or '0')
-  if tat < now then tat = now end
-  tats[i] = tat
-  local allowed = tat - tonumber(ARGV[i * 2 + 1])
-  if allowed > slot then slot = allowed end
+local out = {}
+local k = 0
+local a = 2
+while a <= #ARGV do
+  local n = tonumber(ARGV[a])
+  local slot = now
+  local tats = {}
+  for i = 1, n do
+    local tat = tonumber(redis.call('GET', KEYS[k + i]) or '0')
+    if tat < now then tat = now end
+    tats[i] = tat
+    local allowed = tat - tonumber(ARGV[a + i * 2])
+    if allowed > slot then slot = allowed end
+  end
+  local wait = slot - now
+  if wait > max_wait then
+    table.insert(out, 0)
+  else
+    for i = 1, n do
+      local tat = tats[i]
+      if slot > tat then tat = slot end
+      local new_tat = tat + tonumber(ARGV[a + i * 2 - 1])
+      redis.call('SET', KEYS[k + i], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+    end
+    table.insert(out, 1)
+  end
+  table.insert(out, wait)
+  k = k + n
+  a = a + 1 + n * 2
 end
-local wait = slot - now
-if wait > max_wait then return {0, wait} end
-for i, key in ipairs(KEYS) do
-  local tat = tats[i]
-  if slot > tat then tat = slot end
-  local new_tat = tat + tonumber(ARGV[i * 2])
-  redis.call('SET', key, string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
-end
-return {1, wait}
+return out
 """
 
 # KEYS[1]: the account bucket. ARGV: pause_us. Moves the arrival time past the pause.
@@ -150,11 +178,17 @@ class RedisLimiter:
         self._pause = self.client.register_script(_PAUSE_LUA)
 
     def reserve(self, buckets: list[tuple[str, Rate]], max_wait_us: int) -> Reservation:
-        args = [max_wait_us]
-        for _, rate in buckets:
-            args += [rate.interval_us, rate.tolerance_us]
-        granted, wait_us = self._reserve(keys=[key for key, _ in buckets], args=args)
-        return Reservation(bool(granted), int(wait_us) / 1_000_000)
+        return self.reserve_many([buckets], max_wait_us)[0]
+
+    def reserve_many(self, groups: list[list[tuple[str, Rate]]], max_wait_us: int) -> list[Reservation]:
+        keys, args = [], [max_wait_us]
+        for buckets in groups:
+            args.append(len(buckets))
+            for key, rate in buckets:
+                keys.append(key)
+                args += [rate.interval_us, rate.tolerance_us]
+        flat = self._reserve(keys=keys, args=args)
+        return [Reservation(bool(flat[i]), int(flat[i + 1]) / 1_000_000) for i in range(0, len(flat), 2)]
 
     def pause(self, key: str, rate: Rate, pause_us: int) -> None:
         self._pause(keys=[key], args=[pause_us])
@@ -193,6 +227,9 @@ class LocalLimiter:
             for tat, (key, rate) in zip(tats, buckets, strict=True):
                 self.tats[key] = max(tat, slot) + rate.interval_us
             return Reservation(True, (slot - now) / 1_000_000)
+
+    def reserve_many(self, groups: list[list[tuple[str, Rate]]], max_wait_us: int) -> list[Reservation]:
+        return [self.reserve(buckets, max_wait_us) for buckets in groups]
 
     def pause(self, key: str, rate: Rate, pause_us: int) -> None:
         with self.lock:

@@ -6,21 +6,17 @@ import logging
 
 from celery import shared_task
 
-from integrations import delivery, ingest, media, profiles
+from integrations import delivery, ingest, media, profiles, sender
 from integrations.providers.base import PlatformError
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def send_message(message_id: int) -> str:
-    """Send one outbound message (a no-op unless it is queued, due and next in line)."""
-    outcome = delivery.send_queued_message(message_id=message_id)
-    if outcome.detail:
-        logger.info("message %s stays %s: %s", message_id, outcome.status, outcome.detail)
-    if outcome.retry_in is not None:
-        delivery.schedule_send(message_id, delay=outcome.retry_in)
-    return outcome.status
+def send_outbound() -> int:
+    """Send the outbound messages that are due, in batches, until none is; returns how many
+    went (woken after each queueing, at a rate-limit slot or a backoff, and by the sweeper)."""
+    return sender.send_due()
 
 
 @shared_task(ignore_result=True)

@@ -25,8 +25,9 @@ logger = logging.getLogger(__name__)
 
 
 class CoalescedWake:
-    def __init__(self, wake_now: Callable[[], None], *, window: float):
+    def __init__(self, wake_now: Callable[[], None], *, window: float, name: str):
         self.wake_now = wake_now
+        self.name = name
         self.window = window
         self.changed = threading.Condition()
         self.pid: int | None = None  # the process whose waker thread runs
@@ -46,7 +47,7 @@ class CoalescedWake:
         if self.pid == os.getpid():
             return
         self.pid, self.last, self.pending = os.getpid(), float("-inf"), False
-        threading.Thread(target=self._trail, name="inbox-waker", daemon=True).start()
+        threading.Thread(target=self._trail, name=self.name, daemon=True).start()
 
     def _trail(self) -> None:
         """The waker thread: make each owed wake-up, no sooner than a window after the last."""
@@ -63,4 +64,4 @@ class CoalescedWake:
             try:
                 self.wake_now()
             except Exception:
-                logger.warning("inbox wake-up failed; the sweeper will run the processor", exc_info=True)
+                logger.warning("%s: wake-up failed; the sweeper will run it", self.name, exc_info=True)

@@ -136,7 +136,9 @@ def _wait_for(calls: list, count: int) -> None:
 def test_wake_ups_in_one_window_make_one_call_at_once_and_one_trailing_call():
     calls = []
     caller = []
-    wake = CoalescedWake(lambda: (calls.append(time.monotonic()), caller.append(threading.get_ident())), window=0.2)
+    wake = CoalescedWake(
+        lambda: (calls.append(time.monotonic()), caller.append(threading.get_ident())), window=0.2, name="test-waker"
+    )
     started = time.monotonic()
     wake()
     _wait_for(calls, 1)
@@ -160,7 +162,7 @@ def test_wake_ups_from_many_threads_are_never_all_dropped():
         with lock:
             calls.append(time.monotonic())
 
-    wake = CoalescedWake(record, window=0.05)
+    wake = CoalescedWake(record, window=0.05, name="test-waker")
     threads = [threading.Thread(target=lambda: [wake() for _ in range(20)]) for _ in range(8)]
     for thread in threads:
         thread.start()

@@ -103,3 +103,26 @@ def test_outbound_rate_limit_on_by_default_spaces_one_chat(settings):
     second = ratelimit.reserve(messenger="telegram", account_id=8, chat_id="1", max_wait=0.0)
     ratelimit.reset()
     assert first.granted and not second.granted  # Telegram: about 1 message per second per chat
+
+
+def test_a_batch_is_reserved_in_order_in_one_call(limiter):
+    """The sender reserves a round's slots at once: a later send in the call sees the earlier
+    ones' reservations, and a refused one takes nothing."""
+    account, chat_a, chat_b = (
+        ("ratelimit:test:batch", Rate(100)),
+        ("ratelimit:test:batch:1", Rate(1)),
+        ("ratelimit:test:batch:2", Rate(1)),
+    )
+    first, again, other = limiter.reserve_many([[account, chat_a], [account, chat_a], [account, chat_b]], 100_000)
+    assert first.granted and first.wait == 0
+    assert not again.granted and again.wait > 0.5  # chat 1 is at its rate
+    assert other.granted and 0 < other.wait <= 0.011  # the account's next slot: the refused one took none
+
+
+def test_reserve_many_skips_platforms_without_limits(settings, redis_url):
+    ratelimit.reset()
+    sends = [("telegram", "bot2", "7"), ("no-such-messenger", "x", "1"), ("telegram", "bot2", "7")]
+    first, unlimited, again = ratelimit.reserve_many(sends, max_wait=0.1)
+    ratelimit.reset()
+    assert first.granted and unlimited == ratelimit.Reservation(True, 0.0)
+    assert not again.granted  # the same Telegram chat twice in one round

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from django.utils import timezone
 
 from conversations.models import Customer, Message
-from integrations import delivery, ratelimit
+from integrations import delivery, ratelimit, sender
 from integrations.outbound import queue_text
-from integrations.tasks import send_message, sweep_outbound
+from integrations.tasks import send_outbound, sweep_outbound
 from simulator.models import ForcedError, SimRequest
 
 from .conftest import add_customer, link_account, received, settled, wait_until
@@ -46,8 +47,8 @@ def test_queued_to_sent_and_a_repeated_task_sends_nothing_more(live_daphne):
     interaction = add_customer(account, sim, 1)
 
     [message] = queue_text(interaction=interaction, text="only once", sender="agent")
-    send_message.delay(message.pk)  # a duplicated task
-    send_message.delay(message.pk)
+    send_outbound.delay()  # duplicated runs
+    send_outbound.delay()
 
     message.refresh_from_db()
     assert message.status == Message.Status.SENT
@@ -59,12 +60,15 @@ def test_queued_to_sent_and_a_repeated_task_sends_nothing_more(live_daphne):
 def test_a_message_waits_for_the_older_one_of_the_same_customer(live_daphne):
     account, sim = link_account(live_daphne.url)
     interaction = add_customer(account, sim, 1)
-    first, second = outbound(interaction, "first"), outbound(interaction, "second")
+    first = outbound(interaction, "first", status="sending", attempts=1, sending_started_at=timezone.now())
+    second = outbound(interaction, "second")
 
-    assert send_message(second.pk) == "queued"  # not before "first"
-    assert received(sim) == []
+    assert send_outbound() == 0  # "first" is on the wire (another run's): "second" waits
+    second.refresh_from_db()
+    assert second.status == "queued" and received(sim) == []
 
-    send_message.delay(first.pk)  # sending "first" hands "second" on (a second later: 1/s per chat)
+    Message.objects.filter(pk=first.pk).update(status="queued")  # its run gave it back
+    send_outbound.delay()  # "first" goes, then "second" (a slot later: 1/s per chat)
     wait_until(lambda: settled([first, second]), timeout=30, what="both to settle")
     assert [m.text for m in received(sim)] == ["first", "second"]
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
@@ -195,9 +199,46 @@ def test_a_receipt_that_beat_the_send_commit_is_applied_when_the_id_is_recorded(
     message = outbound(interaction, "fast platform", status="sending")
     hold_receipt(account=account, platform_message_id="m-42", status="delivered", at=timezone.now())
 
-    outcome = delivery._record_sent(message, "m-42")  # what the worker does when send_text returns
+    # What the sender does when send_text returns.
+    [recorded] = sender.record_sent([sender.Result(message, platform_message_id="m-42")])
 
     message.refresh_from_db()
-    assert outcome.status == message.status == Message.Status.DELIVERED
+    assert recorded.status == message.status == Message.Status.DELIVERED
     assert message.platform_message_id == "m-42" and message.delivered_at is not None
     assert not PendingReceipt.objects.exists()
+
+
+def test_a_round_sends_its_messages_side_by_side(live_daphne):
+    """Each platform call waits on the network: one round's calls overlap, they do not queue
+    (with a fake platform that answers after a second, five in a row would span four)."""
+    bots = [link_account(live_daphne.url, latency_ms=1000) for _ in range(5)]  # 5 bots: no slot waits
+    messages = [outbound(add_customer(account, sim, n), f"to customer {n}") for n, (account, sim) in enumerate(bots)]
+
+    assert send_outbound() == 5
+
+    assert set(Message.objects.filter(pk__in=[m.pk for m in messages]).values_list("status", flat=True)) == {"sent"}
+    arrivals = [m.created_at for _, sim in bots for m in received(sim)]  # stored on arrival, before the delay
+    assert len(arrivals) == 5
+    assert max(arrivals) - min(arrivals) < dt.timedelta(seconds=1)
+
+
+def test_a_call_too_late_for_its_slot_goes_back_to_the_queue_with_the_attempt_undone(live_daphne):
+    """A send thread that starts long after its slot (a busy machine) must not go: the chat's
+    next message was spaced from that slot, and the platform measures the gap on arrival."""
+    account, sim = link_account(live_daphne.url)
+    interaction = add_customer(account, sim, 1)
+    message = outbound(interaction, "late", status="sending", attempts=1, sending_started_at=timezone.now())
+    message = Message.objects.select_related("account", "customer", "interaction").get(pk=message.pk)
+    slot = ratelimit.reserve(messenger="telegram", account_id=account.pk, chat_id=message.customer.chat_id, max_wait=0)
+    assert slot.granted  # the claim's slot, now half a second ago
+    threads = sender.SendThreads(1)
+    threads.take(1)
+
+    result = sender.send_one(message, time.monotonic() - 0.5, threads)
+    sender.record([result])
+
+    assert result.retry_in is not None and result.retry_in > 0.5  # the chat's next slot: about a second on
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.sending_started_at) == ("queued", 0, None)
+    assert message.next_attempt_at > timezone.now()
+    assert received(sim) == []

@@ -20,7 +20,7 @@ SCRIPT = textwrap.dedent(
         "integrations.tasks.fetch_customer_profile",
         "conversations.tasks.dispatch_chat_event",
         "conversations.tasks.dispatch_chat_events",
-        "integrations.tasks.send_message",
+        "integrations.tasks.send_outbound",
         "scenarios.tasks.fire_due_timers",
     ] * 3
     errors, barrier = [], threading.Barrier(len(names))

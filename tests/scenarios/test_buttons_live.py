@@ -163,5 +163,5 @@ def test_production_shape_send_message_buttons_and_a_press_continues_the_scenari
     wait_until(lambda: any(m.text == "Great, you said yes." for m in out(sim)), what="the If's branch", timeout=40)
     assert Message.objects.filter(interaction__account=account, direction="in", text="Yes").count() == 1
     ran = open(worker.log_path, errors="replace").read()
-    for task in ("process_inbox", "dispatch_chat_events", "send_message"):  # the worker did the work
+    for task in ("process_inbox", "dispatch_chat_events", "send_outbound"):  # the worker did the work
         assert f"integrations.tasks.{task}" in ran or f"conversations.tasks.{task}" in ran, task

@@ -1,0 +1,98 @@
+"""Waking the outbound sender (`integrations.sender`): once per burst, never lost.
+
+After the commit that queued a message (coalesced per process, like the inbox processor's
+wake-up), at a rate-limit slot or a retry's backoff (a countdown), and by the sweeper for
+what a lost wake-up or a dead worker left. Under the eager default the run happens at once,
+in the caller's thread. Its own module so that `delivery` (which settles messages and sweeps)
+and `sender` (which runs) both wake without importing each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.cache import cache
+
+from contactcenter import scheduling
+from integrations.wakeup import CoalescedWake
+
+logger = logging.getLogger(__name__)
+
+SEND_TASK = "integrations.tasks.send_outbound"
+# Set while a sender is asked for; whoever sets it enqueues one. Expires in case that is lost.
+WAKE_FLAG = "integrations:outbound:wake"
+WAKE_FLAG_SECONDS = 5
+SPREAD_FLAG = "integrations:outbound:spread"
+
+_in_run = threading.local()
+
+
+@contextmanager
+def running():
+    """Mark this thread as in a run: under the eager default a wake-up made meanwhile (a
+    message settled or queued by a listener) is left to the run's next round."""
+    _in_run.active = True
+    try:
+        yield
+    finally:
+        _in_run.active = False
+
+
+def clear() -> None:
+    """Before each claim: a wake-up after it asks for a new run (see `_wake_now`)."""
+    cache.delete(WAKE_FLAG)
+
+
+def wake() -> None:
+    """Ask for a sender run, once per burst; a lost wake-up is repaired by the sweeper."""
+    if scheduling.eager():
+        if not getattr(_in_run, "active", False):
+            _wake_now()
+    else:
+        _coalesced_wake()
+
+
+def wake_later(*, delay: float) -> None:
+    """A run in `delay` seconds (a rate-limit slot, a retry's backoff). Longer than the
+    scheduler's countdowns: the sweeper finds the message when it is due."""
+    if delay <= 0.01:
+        wake()
+        return
+    try:
+        scheduling.run(SEND_TASK, delay=delay)
+    except Exception:
+        logger.warning("could not schedule the outbound sender; its sweeper will run it", exc_info=True)
+
+
+def run_now() -> None:
+    """A run whatever the flag says (the sweeper: the flag may be a lost run's)."""
+    try:
+        scheduling.run(SEND_TASK)
+    except Exception:
+        logger.warning("could not start the outbound sender", exc_info=True)
+
+
+def spread() -> None:
+    """A full batch, a backlog: ask for one more run (at most one more a second), so that one
+    run's slowest platform call does not hold everybody's next message."""
+    try:
+        if cache.add(SPREAD_FLAG, 1, timeout=1):
+            scheduling.run(SEND_TASK, off_thread=True)
+    except Exception:
+        logger.warning("could not ask for another outbound sender", exc_info=True)
+
+
+def _wake_now() -> None:
+    """A run clears the flag before each claim, so a message committed before the flag was set
+    is seen by that claim, and one committed after it sets the flag again."""
+    try:
+        if cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
+            scheduling.run(SEND_TASK)
+    except Exception:
+        logger.warning("could not wake the outbound sender; its sweeper will run it", exc_info=True)
+
+
+_coalesced_wake = CoalescedWake(_wake_now, window=settings.OUTBOUND_WAKE_WINDOW, name="outbound-waker")
