@@ -113,6 +113,9 @@ def ring(assignment: ChatAssignment, *, no_answer_timeout: int, auto_answer_afte
     if auto_answer_after is not None:
         assignment.auto_answer_at = now + dt.timedelta(seconds=auto_answer_after)
     assignment.save(update_fields=["status", "offered_at", "offer_deadline", "auto_answer_at"])
+    # The ramp-up interval began at the reservation; it counts again from the ring, so that a
+    # slow step between the two (the scenario's greeting) cannot bring two rings closer.
+    routing.start_ramp_up(assignment.agent)
     notify_agents(assignment.agent.user_id)
     schedule_deadline("offer_deadline", assignment.pk, assignment.offer_deadline)
     schedule_deadline("auto_answer", assignment.pk, assignment.auto_answer_at)
