@@ -151,9 +151,14 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
             self.recent_hints[hint] = None
             if len(self.recent_hints) > RECENT_HINTS:
                 self.recent_hints.popitem(last=False)
-        frame = await read(selectors.message_for)(
-            agent_user=self.user, message_id=event["message_id"], known_readable=frozenset(self.watched)
-        )
+        row = event.get("row")
+        frame = None
+        if row is not None and event.get("interaction_id") in self.watched:  # shown: readable
+            frame = selectors.message_from_hint(row)
+        if frame is None:
+            frame = await read(selectors.message_for)(
+                agent_user=self.user, message_id=event["message_id"], known_readable=frozenset(self.watched)
+            )
         if frame is not None:
             await self.send_json({"type": "message", "message": frame})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Avg, Count, F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -63,6 +65,17 @@ def _media(message: Message) -> dict | None:
         "content_type": attachment.get("content_type", ""),
         "error": attachment.get("error", ""),
     }
+
+
+def message_from_hint(row: dict) -> dict | None:
+    """The frame of a message from the fields its hint carries (conversations.realtime), for a
+    socket that may read the chat; None when the frame needs the database (an agent's name)."""
+    if row.get("sender_user_id"):
+        return None
+    fields = dict(row)
+    created_at = fields.pop("created_at")
+    message = Message(**fields, created_at=dt.datetime.fromisoformat(created_at) if created_at else None)
+    return serialize_message(message)
 
 
 def readable_interaction_ids(agent_user) -> set[int]:

@@ -103,6 +103,24 @@ def publish_messages(messages) -> None:
         logger.warning("channel-layer publish of %s hints failed", len(sends), exc_info=True)
 
 
+# What a desktop shows of a message, carried in its hint: a socket that may read the chat
+# builds the frame from it instead of reading the row back (make bench: at 200 msg/s that read,
+# one per socket per message, was most of the time between the publish and the frame).
+ROW_FIELDS = (
+    "interaction_id", "direction", "sender", "sender_user_id", "kind", "text", "attachment",
+    "media_status", "status", "error_text", "error_code",
+)  # fmt: skip
+
+
+def message_row(message) -> dict:
+    """The message's fields as of the change, in types a channel layer carries (msgpack)."""
+    row = {name: getattr(message, name) for name in ROW_FIELDS}
+    row["id"] = message.pk
+    row["media"] = message.media.name if message.media else ""
+    row["created_at"] = message.created_at.isoformat() if message.created_at else None
+    return row
+
+
 def _message_hints(message) -> list[tuple[str, dict]]:
     interaction = message.interaction
     payload = {
@@ -111,6 +129,7 @@ def _message_hints(message) -> list[tuple[str, dict]]:
         "message_id": message.pk,
         "status": message.status,
         "hint_id": uuid.uuid4().hex,  # the same in every group: a socket in two takes it once
+        "row": message_row(message),
     }
     groups = [interaction_group(interaction.pk)]
     if interaction.agent_id:

@@ -195,3 +195,47 @@ def test_a_hint_that_fails_answers_an_error_frame_keeps_the_socket_and_refreshes
         await comm.disconnect()
 
     run_async(scenario)
+
+
+def test_a_customer_message_hint_carries_its_frame_and_an_agents_message_is_read_back(desk_tx, monkeypatch):
+    """A socket showing the chat builds a customer message's frame from the hint (no read per
+    socket per message); the frame is the one a read gives. An agent's message (the agent's
+    name) is read back as before."""
+    from agentdesk import selectors
+
+    service = desk_tx.service()
+    ann = desk_tx.agent("ann", skills={service.skill: 90})
+    chat = desk_tx.chat(text="Hello", account=desk_tx.account())
+    routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
+    services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
+    services.accept_offer(agent_user=ann.user, interaction_id=chat.pk)
+    reads = []
+    real_read = selectors.message_for
+    monkeypatch.setattr(selectors, "message_for", lambda **kw: reads.append(kw["message_id"]) or real_read(**kw))
+    comm = communicator_for(ann.user)
+
+    def write(text, **fields):
+        with transaction.atomic():
+            message = desk_tx.customer_says(chat, text)
+            if fields:
+                Message.objects.filter(pk=message.pk).update(**fields)
+                message.refresh_from_db()
+        publish_message(message)
+        return message
+
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        assert (await comm.connect())[0]
+        await receive_until(comm, lambda f: f["type"] == "snapshot")
+        customer = await sync_to_async(write)("Where is my parcel?", attachment={"type": "image", "name": "p.jpg"})
+        pushed = await receive_until(comm, lambda f: f["type"] == "message")
+        read_back = await sync_to_async(lambda: selectors.serialize_message(Message.objects.get(pk=customer.pk)))()
+        assert pushed["message"] == read_back
+        assert reads == []
+        agents = await sync_to_async(write)("On it", direction="out", sender="agent", sender_user=ann.user)
+        pushed = await receive_until(comm, lambda f: f["type"] == "message" and f["message"]["id"] == agents.pk)
+        assert pushed["message"]["sender_name"] == "Ann" and reads == [agents.pk]
+        await comm.disconnect()
+
+    run_async(scenario)
