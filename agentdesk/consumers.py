@@ -57,6 +57,8 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.watched: set[int] = set()  # the readable chats of the last snapshot, whose groups it joined
         self.recent_hints: collections.OrderedDict = collections.OrderedDict()
+        # Per message, the version (updated_at) of the last frame built from a hint's fields.
+        self.versions: collections.OrderedDict = collections.OrderedDict()
         await self.channel_layer.group_add(agent_group(user.pk), self.channel_name)
         await self.accept()
         await database_sync_to_async(states.socket_opened)(user_id=user.pk)
@@ -154,13 +156,26 @@ class AgentDeskConsumer(AsyncJsonWebsocketConsumer):
         row = event.get("row")
         frame = None
         if row is not None and event.get("interaction_id") in self.watched:  # shown: readable
+            # Hints from different processes can arrive out of commit order (a fetched picture's
+            # "stored" before its creation's "pending"): an older version than sent is skipped.
+            version, sent = row.get("version"), self.versions.get(event["message_id"])
+            if version is not None and sent is not None and version < sent:
+                return
             frame = selectors.message_from_hint(row)
+            if frame is not None and version is not None:
+                self._sent_version(event["message_id"], version)
         if frame is None:
             frame = await read(selectors.message_for)(
                 agent_user=self.user, message_id=event["message_id"], known_readable=frozenset(self.watched)
             )
         if frame is not None:
             await self.send_json({"type": "message", "message": frame})
+
+    def _sent_version(self, message_id: int, version: float) -> None:
+        self.versions[message_id] = version
+        self.versions.move_to_end(message_id)
+        if len(self.versions) > RECENT_HINTS:
+            self.versions.popitem(last=False)
 
     async def note_added(self, event):
         frame = await read(notes.note_for)(user=self.user, note_id=event["note_id"])

@@ -73,6 +73,7 @@ def message_from_hint(row: dict) -> dict | None:
     if row.get("sender_user_id"):
         return None
     fields = dict(row)
+    fields.pop("version", None)
     created_at = fields.pop("created_at")
     message = Message(**fields, created_at=dt.datetime.fromisoformat(created_at) if created_at else None)
     return serialize_message(message)

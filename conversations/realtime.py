@@ -118,6 +118,8 @@ def message_row(message) -> dict:
     row["id"] = message.pk
     row["media"] = message.media.name if message.media else ""
     row["created_at"] = message.created_at.isoformat() if message.created_at else None
+    # Each write of the row moves updated_at on (row locks order them): later means newer.
+    row["version"] = message.updated_at.timestamp() if message.updated_at else None
     return row
 
 

@@ -143,7 +143,7 @@ def claim_due(*, limit: int, now: dt.datetime | None = None) -> Claim:
                 status=Message.Status.SENDING, attempts=F("attempts") + 1, sending_started_at=now, updated_at=now
             )
             for message in going:
-                message.status, message.sending_started_at = Message.Status.SENDING, now
+                message.status, message.sending_started_at, message.updated_at = Message.Status.SENDING, now, now
                 message.attempts += 1
     return claim
 
@@ -276,7 +276,7 @@ def give_back(message: Message, *, retry_in: float) -> None:
         updated_at=now,
     )
     if back:
-        message.status = Message.Status.QUEUED
+        message.status, message.updated_at = Message.Status.QUEUED, now
         publish_messages([message])
 
 

@@ -239,3 +239,40 @@ def test_a_customer_message_hint_carries_its_frame_and_an_agents_message_is_read
         await comm.disconnect()
 
     run_async(scenario)
+
+
+def test_a_hint_older_than_the_last_frame_sent_is_skipped(desk_tx):
+    """Hints from two processes can arrive out of commit order (a fetched picture's "stored"
+    before its creation's "pending"): the desktop must keep the newer state."""
+    import copy
+    import datetime as dt
+
+    service = desk_tx.service()
+    ann = desk_tx.agent("ann", skills={service.skill: 90})
+    chat = desk_tx.chat(text="Hello", account=desk_tx.account())
+    routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
+    services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
+    services.accept_offer(agent_user=ann.user, interaction_id=chat.pk)
+    with transaction.atomic():
+        created = desk_tx.customer_says(chat, "a picture")
+    fetched = copy.copy(created)
+    fetched.text, fetched.updated_at = "a picture, fetched", created.updated_at + dt.timedelta(seconds=1)
+    later = copy.copy(fetched)
+    later.text, later.updated_at = "a picture, read", fetched.updated_at + dt.timedelta(seconds=1)
+    comm = communicator_for(ann.user)
+
+    async def scenario():
+        from asgiref.sync import sync_to_async
+
+        assert (await comm.connect())[0]
+        await receive_until(comm, lambda f: f["type"] == "snapshot")
+        texts = []
+        for message in (fetched, created, later):  # the creation's hint arrives late
+            await sync_to_async(publish_message)(message)
+        for _ in range(2):
+            frame = await receive_until(comm, lambda f: f["type"] == "message")
+            texts.append(frame["message"]["text"])
+        assert texts == ["a picture, fetched", "a picture, read"]
+        await comm.disconnect()
+
+    run_async(scenario)
