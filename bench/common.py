@@ -45,7 +45,7 @@ SIZE = {
 RATES = [100, 500, 1000]
 ROUNDS = 1 if QUICK else 2  # runs of each server comparison pair (best kept)
 # The send workers' pool (one worker per core), as the README recommends for -Q outbound.
-SEND_POOL = os.environ.get("BENCH_SEND_POOL", "-P threads -c 32").split()
+SEND_POOL = os.environ.get("BENCH_SEND_POOL", "-P threads -c 4").split()
 SEND_WORKERS = int(os.environ.get("BENCH_SEND_WORKERS", str(CORES)))
 SOCKET_RATES = [50, 200]
 
