@@ -35,7 +35,7 @@ def snapshot(sessions: set[int] | None = None) -> dict[int, tuple[str, int]]:
     only PostgreSQL, Redis, this process (the load client) and processes of those sessions
     count (the bench starts each process in its own session): a test run or another server on
     the box is left out."""
-    found = {}
+    rows = []  # (pid, kind or None, session, ticks)
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -47,10 +47,16 @@ def snapshot(sessions: set[int] | None = None) -> dict[int, tuple[str, int]]:
         except OSError:
             continue  # gone meanwhile
         kind = next((label for label, piece in KINDS if piece in command), None)
-        ours = sessions is None or kind in SHARED or int(fields[3]) in sessions or int(name) == os.getpid()
-        if kind is None or not ours:
-            continue
-        found[int(name)] = (kind, int(fields[11]) + int(fields[12]))  # utime + stime
+        rows.append((int(name), kind, int(fields[3]), int(fields[11]) + int(fields[12])))  # utime + stime
+    # A child whose command line names nothing (uvicorn's workers are multiprocessing spawns)
+    # is of the kind of its session's leader, the process the bench started.
+    leaders = {pid: kind for pid, kind, session, _ in rows if pid == session and kind}
+    found = {}
+    for pid, kind, session, ticks in rows:
+        kind = kind or leaders.get(session)
+        ours = sessions is None or kind in SHARED or session in sessions or pid == os.getpid()
+        if kind is not None and ours:
+            found[pid] = (kind, ticks)
     return found
 
 

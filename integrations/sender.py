@@ -74,7 +74,7 @@ class Claim:
 def send_due(*, batch_size: int | None = None, max_rounds: int = MAX_ROUNDS) -> int:
     """Send due outbound messages round after round until none is due; returns how many went."""
     batch_size = batch_size or settings.OUTBOUND_BATCH_SIZE
-    sent = 0
+    sent, rounds_left = 0, True
     with sender_wake.running():
         for _ in range(max_rounds):
             sender_wake.clear()
@@ -87,16 +87,34 @@ def send_due(*, batch_size: int | None = None, max_rounds: int = MAX_ROUNDS) -> 
                 raise
             threads.give_back(free - len(claim.going))  # each one going gives its own back when sent
             if not claim.size:
-                return sent
+                rounds_left = False
+                break
             if claim.size >= free:
                 sender_wake.spread()
-            if claim.waiting:
-                now = timezone.now()
-                sender_wake.wake_later(delay=min((m.next_attempt_at - now).total_seconds() for m in claim.waiting))
             record(send_all(claim.going))
             sent += len(claim.going)
-    sender_wake.wake()  # rounds left over: the next run goes on
+    # Out of the run (under the eager default a wake-up in it waits for its next round).
+    if rounds_left:
+        sender_wake.wake()  # the next run goes on
+    else:
+        wake_for_next()
     return sent
+
+
+def wake_for_next() -> None:
+    """Nothing is due: wake a run when the next queued message is (one waiting for its slot,
+    or its retry's backoff). Without it a message whose wait outlasted the run that set it
+    would sit until the sweeper (make bench: 6 of 1,500 with the limiter on)."""
+    now = timezone.now()
+    due_at = (
+        delivery.first_in_line()
+        .filter(next_attempt_at__gt=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due_at is not None:
+        sender_wake.wake_at(due_at, now=now)
 
 
 def claim_due(*, limit: int, now: dt.datetime | None = None) -> Claim:

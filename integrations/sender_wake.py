@@ -9,6 +9,7 @@ and `sender` (which runs) both wake without importing each other.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ SEND_TASK = "integrations.tasks.send_outbound"
 WAKE_FLAG = "integrations:outbound:wake"
 WAKE_FLAG_SECONDS = 5
 SPREAD_FLAG = "integrations:outbound:spread"
+WAKE_AT_FLAG = "integrations:outbound:wake-at"
 
 _in_run = threading.local()
 
@@ -65,6 +67,17 @@ def wake_later(*, delay: float) -> None:
         scheduling.run(SEND_TASK, delay=delay)
     except Exception:
         logger.warning("could not schedule the outbound sender; its sweeper will run it", exc_info=True)
+
+
+def wake_at(when: dt.datetime, *, now: dt.datetime) -> None:
+    """A run at `when`, asked once per 50 ms however many runs ask for it."""
+    delay = (when - now).total_seconds()
+    try:
+        if not cache.add(f"{WAKE_AT_FLAG}:{int(when.timestamp() * 20)}", 1, timeout=int(delay) + 5):
+            return
+    except Exception:
+        logger.warning("could not check the outbound sender's next wake-up", exc_info=True)
+    wake_later(delay=delay)
 
 
 def run_now() -> None:

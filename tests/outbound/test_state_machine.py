@@ -242,3 +242,17 @@ def test_a_call_too_late_for_its_slot_goes_back_to_the_queue_with_the_attempt_un
     assert (message.status, message.attempts, message.sending_started_at) == ("queued", 0, None)
     assert message.next_attempt_at > timezone.now()
     assert received(sim) == []
+
+
+def test_a_message_due_later_is_sent_when_due_without_the_sweeper(live_daphne):
+    """The run that finds nothing due wakes the next one for the earliest waiting message (its
+    rate-limit slot or its backoff), so that message does not wait for the sweeper."""
+    account, sim = link_account(live_daphne.url)
+    now_due = outbound(add_customer(account, sim, 1), "now")
+    later = outbound(add_customer(account, sim, 2), "in a moment")
+    Message.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + dt.timedelta(seconds=1))
+
+    assert send_outbound() == 1  # only "now" is due; no beat, no sweeper in this test
+
+    wait_until(lambda: settled([now_due, later]), timeout=15, what="the later message to go when due")
+    assert [m.text for m in received(sim)] == ["now", "in a moment"]
