@@ -4,6 +4,7 @@
     python -m reliability.dbtool api-base OLD NEW     # simulated accounts call the fake APIs at NEW
     python -m reliability.dbtool explain TEXT...     # the story of the chats holding these texts
     python -m reliability.dbtool tally PREFIX         # JSON counts of the chats whose texts start PREFIX
+    python -m reliability.dbtool sending              # how many outbound messages are marked sending
 
 The load driver itself never imports Django: one driver process runs several shapes, each on
 its own database, so every look at a database is a short child process with that shape's env.
@@ -46,6 +47,13 @@ def api_base(old: str, new: str) -> None:
     for account in IntegrationAccount.objects.filter(api_base_url__startswith=old):
         account.api_base_url = new + account.api_base_url[len(old) :]
         account.save(update_fields=["api_base_url"])
+
+
+def sending() -> int:
+    """Outbound messages marked sending: on the wire, or left by a dead worker."""
+    from conversations.models import Message
+
+    return Message.objects.filter(direction=Message.Direction.OUTBOUND, status=Message.Status.SENDING).count()
 
 
 def tally(prefix: str) -> dict:
@@ -127,6 +135,9 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["api-base"]:
         api_base(argv[1], argv[2])
+        return 0
+    if argv[:1] == ["sending"]:
+        sys.stdout.write(f"{sending()}\n")
         return 0
     if argv[:1] == ["tally"]:
         sys.stdout.write(json.dumps(tally(argv[1])) + "\n")

@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from conversations import events
 from conversations.models import ChatEvent, Interaction, Message
-from conversations.services import close_interaction
+from conversations.services import close_interaction, open_interaction
 from scenarios import inactivity, services
 from scenarios.blocks import REGISTRY, BlockError, Outcome
 from scenarios.blocks.base import SendFailed
@@ -213,7 +214,10 @@ def _unrouted(interaction: Interaction) -> None:
 
 def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
     if _ended(run):
-        logger.info("event %s for ended run %s ignored", event, run.pk)
+        if event == "customer_message":
+            _open_next_chat(run, data)
+        else:
+            logger.info("event %s for ended run %s ignored", event, run.pk)
         return
     interaction = Interaction.objects.select_related("customer", "account").get(pk=run.interaction_id)
     if event == "customer_message":
@@ -240,6 +244,25 @@ def _dispatch(run: ScenarioRun, event: str, data: dict) -> None:
             logger.info("run %s at %s is not waiting for %s; ignored", run.pk, run.current_block, event)
         return
     _resume(run, interaction, event, payload)
+
+
+def _open_next_chat(run: ScenarioRun, data: dict) -> None:
+    """The customer wrote while the chat was ending (after the agent ended it, before the
+    scenario's goodbye closed it): the message opens the customer's next chat, as it would
+    have a moment later, instead of staying unanswered in the closed one (make soak saw one)."""
+    interaction = Interaction.objects.select_related("customer").get(pk=run.interaction_id)
+    if interaction.status == Interaction.Status.OPEN:
+        logger.info("customer message for ended run %s of a chat still open ignored", run.pk)
+        return
+    message = Message.objects.filter(
+        pk=data.get("message_id"), interaction_id=interaction.pk, direction=Message.Direction.INBOUND
+    ).first()
+    if message is None:
+        return
+    following, _ = open_interaction(customer=interaction.customer)
+    Message.objects.filter(pk=message.pk).update(interaction=following)
+    events.record(interaction_id=following.pk, kind=events.Kind.CUSTOMER_MESSAGE, data={"message_id": message.pk})
+    logger.info("message %s came after chat %s ended: moved to chat %s", message.pk, interaction.pk, following.pk)
 
 
 def _resume(run: ScenarioRun, interaction: Interaction, event: str, payload: dict) -> None:

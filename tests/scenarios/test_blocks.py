@@ -6,7 +6,7 @@ from datetime import time
 import pytest
 from django.utils import timezone
 
-from conversations.models import Interaction
+from conversations.models import ChatEvent, Interaction, Message
 from scenarios import engine
 from scenarios.models import Holiday, HoursOfOperation, ScenarioRun, ScenarioTimer, WeeklyHours
 from tests.scenarios.conftest import bot_texts, customer_writes, fire_due_timers, run_of
@@ -371,3 +371,31 @@ def test_messages_are_taken_in_arrival_order_even_when_their_events_are_not(chat
     engine.handle_event(interaction_id=interaction.pk, event=event, data={"message_id": second.pk})
     engine.handle_event(interaction_id=interaction.pk, event=event, data={"message_id": first.pk})
     assert bot_texts(interaction) == ["one/two"]
+
+
+def test_a_message_written_while_the_chat_was_ending_opens_the_next_chat(chat):
+    """The customer wrote after the agent ended the chat and before the scenario's goodbye
+    closed it; the engine heard of the message only after the run ended. It must not stay
+    unanswered in the closed chat: it opens the customer's next one, whose run greets them."""
+    interaction = chat([say("hi", "Hello"), EXIT])
+    customer_writes(interaction, "first")  # the run greets and exits: the chat is closed
+    late = Message.objects.create(
+        interaction=interaction,
+        account=interaction.account,
+        customer=interaction.customer,
+        direction=Message.Direction.INBOUND,
+        sender=Message.Sender.CUSTOMER,
+        text="one more thing",
+        status=Message.Status.RECEIVED,
+    )
+
+    engine.handle_event(interaction_id=interaction.pk, event="customer_message", data={"message_id": late.pk})
+
+    late.refresh_from_db()
+    following = late.interaction
+    assert following.pk != interaction.pk and following.customer_id == interaction.customer_id
+    assert following.status == Interaction.Status.OPEN
+    event = ChatEvent.objects.get(interaction=following, kind="customer_message")
+    assert event.data == {"message_id": late.pk}
+    engine.on_chat_event(event)  # what the dispatcher does after the commit
+    assert bot_texts(following) == ["Hello"]
