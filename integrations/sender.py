@@ -44,7 +44,10 @@ from integrations.providers.base import PlatformError, Unavailable
 
 logger = logging.getLogger(__name__)
 
-MAX_ROUNDS = 100  # per run; then it wakes the next one and ends (a task must end)
+# A run ends after this many rounds or seconds and wakes the next one: on a worker that also
+# takes chat events and scenario steps, a long run would hold its pool slot while they wait.
+MAX_ROUNDS = 100
+MAX_RUN_SECONDS = 1.0
 # Sleep for a rate-limit slot in the send thread only when it is this close; else wait queued.
 MAX_SLOT_WAIT = 0.1
 # A call this late for its slot takes a new one: a platform measures the gap between a chat's
@@ -75,8 +78,11 @@ def send_due(*, batch_size: int | None = None, max_rounds: int = MAX_ROUNDS) -> 
     """Send due outbound messages round after round until none is due; returns how many went."""
     batch_size = batch_size or settings.OUTBOUND_BATCH_SIZE
     sent, rounds_left = 0, True
+    ends = time.monotonic() + MAX_RUN_SECONDS
     with sender_wake.running():
         for _ in range(max_rounds):
+            if time.monotonic() > ends:
+                break
             sender_wake.clear()
             threads = _send_threads()
             free = threads.take(batch_size)  # claim no more than can go at once
@@ -95,7 +101,7 @@ def send_due(*, batch_size: int | None = None, max_rounds: int = MAX_ROUNDS) -> 
             sent += len(claim.going)
     # Out of the run (under the eager default a wake-up in it waits for its next round).
     if rounds_left:
-        sender_wake.wake()  # the next run goes on
+        sender_wake.go_on()
     else:
         wake_for_next()
     return sent

@@ -57,6 +57,18 @@ def wake() -> None:
         _coalesced_wake()
 
 
+def go_on() -> None:
+    """A run that ended with messages still due: the next run takes over (under the eager
+    default on another thread, so that runs do not nest on the caller's stack)."""
+    if scheduling.eager():
+        try:
+            scheduling.run(SEND_TASK, off_thread=True)
+        except Exception:
+            logger.warning("could not start the next outbound sender run", exc_info=True)
+    else:
+        _coalesced_wake()
+
+
 def wake_later(*, delay: float) -> None:
     """A run in `delay` seconds (a rate-limit slot, a retry's backoff). Longer than the
     scheduler's countdowns: the sweeper finds the message when it is due."""
