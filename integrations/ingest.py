@@ -30,7 +30,7 @@ from conversations.realtime import publish_messages
 from integrations import media, profiles
 from integrations.models import InboxEvent, IntegrationAccount
 from integrations.providers.base import EventKind, InboundEvent
-from integrations.wakeup import CoalescedWake
+from integrations.wakeup import CoalescedWake, enqueue_once
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +113,8 @@ def wake() -> None:
 
 
 def _wake_now() -> None:
-    """No wake-up is lost between a processor's last look and its stop: the processor clears
-    the flag before each batch query, and a row committed before the flag was set is seen by
-    that query (see `process_pending`)."""
-    try:
-        if cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
-            scheduling.run(PROCESS_TASK)
-    except Exception:
-        logger.warning("could not wake the inbox processor; its sweeper will run it", exc_info=True)
+    """The processor clears the flag before each batch query (see `process_pending`)."""
+    enqueue_once(flag=WAKE_FLAG, seconds=WAKE_FLAG_SECONDS, task=PROCESS_TASK, what="the inbox processor")
 
 
 _coalesced_wake = CoalescedWake(_wake_now, window=settings.INBOX_WAKE_WINDOW, name="inbox-waker")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from contactcenter import scheduling
-from integrations.wakeup import CoalescedWake
+from integrations.wakeup import CoalescedWake, enqueue_once
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,8 @@ def spread() -> None:
 
 
 def _wake_now() -> None:
-    """A run clears the flag before each claim, so a message committed before the flag was set
-    is seen by that claim, and one committed after it sets the flag again."""
-    try:
-        if cache.add(WAKE_FLAG, 1, timeout=WAKE_FLAG_SECONDS):
-            scheduling.run(SEND_TASK)
-    except Exception:
-        logger.warning("could not wake the outbound sender; its sweeper will run it", exc_info=True)
+    """A run clears the flag before each claim (see `clear`)."""
+    enqueue_once(flag=WAKE_FLAG, seconds=WAKE_FLAG_SECONDS, task=SEND_TASK, what="the outbound sender")
 
 
 _coalesced_wake = CoalescedWake(_wake_now, window=settings.OUTBOUND_WAKE_WINDOW, name="outbound-waker")

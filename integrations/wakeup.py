@@ -21,7 +21,23 @@ import threading
 import time
 from collections.abc import Callable
 
+from django.core.cache import cache
+
+from contactcenter import scheduling
+
 logger = logging.getLogger(__name__)
+
+
+def enqueue_once(*, flag: str, seconds: int, task: str, what: str) -> None:
+    """Enqueue `task` unless a run was asked for already (its flag is set). The run clears the
+    flag before each look for work, so a row committed before the flag was set is seen by that
+    look, and one committed after it sets the flag again: no wake-up is lost in between. A
+    failure is logged: the sweeper of `what` runs it later."""
+    try:
+        if cache.add(flag, 1, timeout=seconds):
+            scheduling.run(task)
+    except Exception:
+        logger.warning("could not wake %s; its sweeper will run it", what, exc_info=True)
 
 
 class CoalescedWake:

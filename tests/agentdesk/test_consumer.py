@@ -40,6 +40,17 @@ async def receive_until(comm, predicate, *, limit=30):
     raise AssertionError("no matching frame")
 
 
+def agent_in_a_chat(desk_tx):
+    """Agent ann, and a chat she accepted (the desktop shows it: its hints reach her socket)."""
+    service = desk_tx.service()
+    ann = desk_tx.agent("ann", skills={service.skill: 90})
+    chat = desk_tx.chat(text="Hello", account=desk_tx.account())
+    routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
+    services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
+    services.accept_offer(agent_user=ann.user, interaction_id=chat.pk)
+    return ann, chat
+
+
 def is_error(frame):
     return frame["type"] == "error"
 
@@ -203,12 +214,7 @@ def test_a_customer_message_hint_carries_its_frame_and_an_agents_message_is_read
     name) is read back as before."""
     from agentdesk import selectors
 
-    service = desk_tx.service()
-    ann = desk_tx.agent("ann", skills={service.skill: 90})
-    chat = desk_tx.chat(text="Hello", account=desk_tx.account())
-    routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
-    services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
-    services.accept_offer(agent_user=ann.user, interaction_id=chat.pk)
+    ann, chat = agent_in_a_chat(desk_tx)
     reads = []
     real_read = selectors.message_for
     monkeypatch.setattr(selectors, "message_for", lambda **kw: reads.append(kw["message_id"]) or real_read(**kw))
@@ -247,12 +253,7 @@ def test_a_hint_older_than_the_last_frame_sent_is_skipped(desk_tx):
     import copy
     import datetime as dt
 
-    service = desk_tx.service()
-    ann = desk_tx.agent("ann", skills={service.skill: 90})
-    chat = desk_tx.chat(text="Hello", account=desk_tx.account())
-    routing.find_agent(interaction=chat, skill_ids=[service.skill_id], service=service)
-    services.offer_chat(interaction=chat, agent_user=ann.user, no_answer_timeout=60)
-    services.accept_offer(agent_user=ann.user, interaction_id=chat.pk)
+    ann, chat = agent_in_a_chat(desk_tx)
     with transaction.atomic():
         created = desk_tx.customer_says(chat, "a picture")
     fetched = copy.copy(created)

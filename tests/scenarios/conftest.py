@@ -22,9 +22,9 @@ def make_entry(blocks: list[tuple], *, account=None, **fields):
     return factories.entry(blocks, on=account, **fields)
 
 
-def customer_writes(interaction: Interaction, text: str) -> Message:
-    """Store an inbound message and hand it to the engine, as ingest does after commit."""
-    message = Message.objects.create(
+def stored_inbound(interaction: Interaction, text: str) -> Message:
+    """An inbound message as ingest stores it, not yet handed to the engine."""
+    return Message.objects.create(
         interaction=interaction,
         account=interaction.account,
         customer=interaction.customer,
@@ -33,6 +33,11 @@ def customer_writes(interaction: Interaction, text: str) -> Message:
         text=text,
         status=Message.Status.RECEIVED,
     )
+
+
+def customer_writes(interaction: Interaction, text: str) -> Message:
+    """Store an inbound message and hand it to the engine, as ingest does after commit."""
+    message = stored_inbound(interaction, text)
     engine.handle_event(interaction_id=interaction.pk, event="customer_message", data={"message_id": message.pk})
     return message
 

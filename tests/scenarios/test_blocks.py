@@ -6,10 +6,10 @@ from datetime import time
 import pytest
 from django.utils import timezone
 
-from conversations.models import ChatEvent, Interaction, Message
+from conversations.models import ChatEvent, Interaction
 from scenarios import engine
 from scenarios.models import Holiday, HoursOfOperation, ScenarioRun, ScenarioTimer, WeeklyHours
-from tests.scenarios.conftest import bot_texts, customer_writes, fire_due_timers, run_of
+from tests.scenarios.conftest import bot_texts, customer_writes, fire_due_timers, run_of, stored_inbound
 
 EXIT = ("end", "exit", {}, {})
 
@@ -379,15 +379,7 @@ def test_a_message_written_while_the_chat_was_ending_opens_the_next_chat(chat):
     unanswered in the closed chat: it opens the customer's next one, whose run greets them."""
     interaction = chat([say("hi", "Hello"), EXIT])
     customer_writes(interaction, "first")  # the run greets and exits: the chat is closed
-    late = Message.objects.create(
-        interaction=interaction,
-        account=interaction.account,
-        customer=interaction.customer,
-        direction=Message.Direction.INBOUND,
-        sender=Message.Sender.CUSTOMER,
-        text="one more thing",
-        status=Message.Status.RECEIVED,
-    )
+    late = stored_inbound(interaction, "one more thing")
 
     engine.handle_event(interaction_id=interaction.pk, event="customer_message", data={"message_id": late.pk})
 
