@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -276,17 +276,41 @@ def _call(message: Message) -> Result:
 
 def record(results: list[Result]) -> None:
     """The sent ones together; each error on its own (a retry later, or a failure)."""
+    if not results:
+        return
+    claimed = min(r.message.sending_started_at or timezone.now() for r in results)
+    until = claimed + delivery.sending_timeout() - RECORD_MARGIN
     sent = [result for result in results if result.error is None and result.retry_in is None]
     if sent:
-        record_sent(sent)
+        _despite_outage(lambda: record_sent(sent), until=until)
     for result in results:
         if result.retry_in is not None:
-            give_back(result.message, retry_in=result.retry_in)
+            _despite_outage(lambda r=result: give_back(r.message, retry_in=r.retry_in), until=until)
             sender_wake.wake_later(delay=result.retry_in)
         elif result.error is not None:
-            outcome = delivery.record_error(result.message.pk, result.error)
+            outcome = _despite_outage(lambda r=result: delivery.record_error(r.message.pk, r.error), until=until)
             if outcome.retry_in is not None:
                 sender_wake.wake_later(delay=outcome.retry_in)
+
+
+# The calls went out: their results are written again and again through a short database
+# outage (a restart, a failover), until a little before the sweeper would take the messages
+# for lost and send them again (make chaos: PostgreSQL stopped right after a round's calls
+# made the sweeper send two of them twice).
+RECORD_MARGIN = dt.timedelta(seconds=2)
+RECORD_RETRY_SECONDS = 1.0
+
+
+def _despite_outage(write, *, until: dt.datetime):
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if timezone.now() + dt.timedelta(seconds=RECORD_RETRY_SECONDS) > until:
+                raise  # the sweeper sends them again: at-least-once
+            logger.warning("recording sent messages failed; trying again", exc_info=True)
+            connection.close()  # a broken connection; the next attempt takes a new one
+            time.sleep(RECORD_RETRY_SECONDS)
 
 
 def give_back(message: Message, *, retry_in: float) -> None:

@@ -256,3 +256,28 @@ def test_a_message_due_later_is_sent_when_due_without_the_sweeper(live_daphne):
 
     wait_until(lambda: settled([now_due, later]), timeout=15, what="the later message to go when due")
     assert [m.text for m in received(sim)] == ["now", "in a moment"]
+
+
+def test_results_are_recorded_through_a_short_database_outage(live_daphne, monkeypatch):
+    """The calls went out: a database that answers again a moment later must get their results,
+    or the sweeper would take the messages for lost and send them a second time."""
+    from django.db import OperationalError
+
+    monkeypatch.setattr(sender, "RECORD_RETRY_SECONDS", 0.1)
+    account, sim = link_account(live_daphne.url)
+    message = outbound(add_customer(account, sim, 1), "once only")
+    real_record, failures = sender.record_sent, []
+
+    def database_restarting(results):
+        if not failures:
+            failures.append(1)
+            raise OperationalError("the database system is shutting down")
+        return real_record(results)
+
+    monkeypatch.setattr(sender, "record_sent", database_restarting)
+
+    assert send_outbound() == 1
+
+    message.refresh_from_db()
+    assert failures == [1] and (message.status, message.attempts) == ("sent", 1)
+    assert [m.text for m in received(sim)] == ["once only"]
