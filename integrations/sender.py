@@ -10,11 +10,14 @@ One run (`send_due`, the `send_outbound` task) goes round until a claim finds no
 2. send: the platform calls side by side on the process's send threads (they wait on the
    network: one call at a time per run was 50 ms of nothing per message).
 3. record: the sent ones in one transaction (one UPDATE for all, then their chat events);
-   each error on its own path (`delivery.record_error`: retry later, or fail).
-A settled message lets its customer's next one be claimed in the next round, so order per
-customer holds however many senders run. Per message this costs a share of four statements
-instead of the six statements and the Celery task of a sender that took one message a task
-(make bench: a Celery task's fetch and ack alone cost 0.8 times the send).
+   each error on its own path (`delivery.record_error`: retry later, or fail); written again
+   through a short database outage, so the sweeper does not send them a second time.
+A run that finds nothing due wakes the next one for the earliest waiting message (its slot,
+its backoff); a run ends after a second and hands over to the next. A settled message lets
+its customer's next one be claimed in the next round, so order per customer holds however
+many senders run. Per message this costs a share of four statements instead of the six
+statements and the Celery task of a sender that took one message a task (make bench: a
+Celery task's fetch and ack alone cost 0.8 times the send).
 
 Woken by `integrations.sender_wake`. Under the embedded default it runs in-process.
 """
